@@ -1,0 +1,153 @@
+//! Validating a light client block: the rules of `shared/notes/light-client.md`.
+
+use crate::crypto::Crypto;
+use crate::error::Error;
+use crate::hashing::{approval_message, block_and_next_hash, bp_hash};
+use crate::primitives::{CryptoHash, PublicKey, Signature};
+use crate::views::{LightClientBlockView, ValidatorStakeView};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+/// Largest producer set accepted (mainnet has 100 seats). Bounds storage and gas per epoch.
+pub const MAX_PRODUCERS: usize = 1024;
+
+/// The ordered block producers of one epoch, with what verification needs precomputed once per
+/// epoch instead of once per block.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct EpochProducers {
+    /// In the epoch's order: `approvals_after_next[i]` belongs to `producers[i]`.
+    pub producers: Vec<ValidatorStakeView>,
+    /// Sum of the stake of every producer (not only of those who approved).
+    pub total_stake: u128,
+    /// Indices into `producers` by descending stake (ties by index), so that verification can
+    /// stop as soon as more than 2/3 of the stake is proven.
+    pub by_stake: Vec<u16>,
+}
+
+impl EpochProducers {
+    pub fn new(producers: Vec<ValidatorStakeView>) -> Result<Self, Error> {
+        if producers.is_empty() || producers.len() > MAX_PRODUCERS {
+            return Err(Error::InvalidProducerSet);
+        }
+        let mut total: u128 = 0;
+        for p in &producers {
+            total = total.checked_add(p.stake()).ok_or(Error::StakeOverflow)?;
+        }
+        // 3 * total must not overflow in the threshold comparison.
+        if total.checked_mul(3).is_none() {
+            return Err(Error::StakeOverflow);
+        }
+        let mut by_stake: Vec<u16> = (0..producers.len() as u16).collect();
+        by_stake.sort_by(|&a, &b| {
+            producers[b as usize]
+                .stake()
+                .cmp(&producers[a as usize].stake())
+                .then(a.cmp(&b))
+        });
+        Ok(EpochProducers {
+            producers,
+            total_stake: total,
+            by_stake,
+        })
+    }
+}
+
+/// What a valid block proves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatedBlock {
+    pub height: u64,
+    pub hash: CryptoHash,
+    pub epoch_id: CryptoHash,
+    pub next_epoch_id: CryptoHash,
+    pub block_merkle_root: CryptoHash,
+    pub timestamp: u64,
+    #[serde(skip)]
+    pub next_bps: Option<Vec<ValidatorStakeView>>,
+    pub approved_stake: u128,
+    pub total_stake: u128,
+    /// Signatures verified (each costs one `ed25519_verify`).
+    pub signatures_checked: u32,
+}
+
+/// Verify a block on its own against the producers of its epoch: `next_bps` against
+/// `next_bp_hash` (when present), then the approvals. Cheap checks come before signatures.
+pub fn verify_block<C: Crypto>(
+    c: &C,
+    producers: &EpochProducers,
+    block: &LightClientBlockView,
+) -> Result<ValidatedBlock, Error> {
+    if let Some(next_bps) = &block.next_bps {
+        if next_bps.is_empty() || next_bps.len() > MAX_PRODUCERS {
+            return Err(Error::InvalidProducerSet);
+        }
+        if bp_hash(c, next_bps) != block.inner_lite.next_bp_hash {
+            return Err(Error::NextBpsHashMismatch);
+        }
+    }
+
+    let (hash, next_hash) = block_and_next_hash(c, block);
+    let message = approval_message(&next_hash, block.inner_lite.height);
+    let (approved, checked) =
+        verify_approvals(c, producers, &block.approvals_after_next, &message)?;
+
+    Ok(ValidatedBlock {
+        height: block.inner_lite.height,
+        hash,
+        epoch_id: block.inner_lite.epoch_id,
+        next_epoch_id: block.inner_lite.next_epoch_id,
+        block_merkle_root: block.inner_lite.block_merkle_root,
+        timestamp: block.inner_lite.timestamp,
+        next_bps: block.next_bps.clone(),
+        approved_stake: approved,
+        total_stake: producers.total_stake,
+        signatures_checked: checked,
+    })
+}
+
+/// Rules 5, 6 and 8: `approvals[i]` belongs to `producers[i]`; entries past the producer list
+/// belong to the next epoch and are ignored; missing entries are absent; the threshold is over
+/// the stake of *every* producer. Signatures are checked by descending stake and checking stops
+/// once more than 2/3 is proven (about half the work on mainnet). Every signature that is checked
+/// must be valid.
+pub fn verify_approvals<C: Crypto>(
+    c: &C,
+    producers: &EpochProducers,
+    approvals: &[Option<Signature>],
+    message: &[u8],
+) -> Result<(u128, u32), Error> {
+    let total = producers.total_stake;
+    // Structural checks first: a wrong type anywhere is a clear rejection, never a host abort.
+    for (index, approval) in approvals.iter().enumerate().take(producers.producers.len()) {
+        if let Some(sig) = approval {
+            if !matches!(sig, Signature::Ed25519(_)) {
+                return Err(Error::UnsupportedSignature { index });
+            }
+            if !matches!(
+                producers.producers[index].public_key(),
+                PublicKey::Ed25519(_)
+            ) {
+                return Err(Error::UnsupportedKey { index });
+            }
+        }
+    }
+    let mut approved: u128 = 0;
+    let mut checked = 0u32;
+    for &i in &producers.by_stake {
+        let index = i as usize;
+        let (Some(Some(Signature::Ed25519(sig))), PublicKey::Ed25519(key)) = (
+            approvals.get(index),
+            producers.producers[index].public_key(),
+        ) else {
+            continue;
+        };
+        checked += 1;
+        if !c.ed25519_verify(sig, message, key) {
+            return Err(Error::InvalidSignature { index });
+        }
+        approved += producers.producers[index].stake();
+        if approved * 3 > total * 2 {
+            return Ok((approved, checked));
+        }
+    }
+    Err(Error::NotEnoughApprovals { approved, total })
+}

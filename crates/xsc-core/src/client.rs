@@ -1,0 +1,252 @@
+//! The light client state machine. The contract and the native [`LightClient`] both drive it
+//! through [`LightClientStore`], so the CLI applies blocks exactly as the contract does.
+
+use crate::block::{verify_block, EpochProducers, ValidatedBlock};
+use crate::crypto::Crypto;
+use crate::error::Error;
+use crate::hashing::{block_hash, bp_hash};
+use crate::primitives::CryptoHash;
+use crate::views::{LightClientBlockLiteView, LightClientBlockView, ValidatorStakeView};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The last accepted block.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Head {
+    pub height: u64,
+    pub hash: CryptoHash,
+    pub epoch_id: CryptoHash,
+    pub next_epoch_id: CryptoHash,
+    pub block_merkle_root: CryptoHash,
+    pub timestamp: u64,
+}
+
+/// A trusted block kept for outcome proofs: its hash (for proofs of the block itself) and its
+/// `block_merkle_root` (for proofs of every earlier block).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct StoredBlock {
+    pub height: u64,
+    pub hash: CryptoHash,
+    pub block_merkle_root: CryptoHash,
+}
+
+impl From<&ValidatedBlock> for Head {
+    fn from(v: &ValidatedBlock) -> Self {
+        Head {
+            height: v.height,
+            hash: v.hash,
+            epoch_id: v.epoch_id,
+            next_epoch_id: v.next_epoch_id,
+            block_merkle_root: v.block_merkle_root,
+            timestamp: v.timestamp,
+        }
+    }
+}
+
+impl From<&Head> for StoredBlock {
+    fn from(h: &Head) -> Self {
+        StoredBlock {
+            height: h.height,
+            hash: h.hash,
+            block_merkle_root: h.block_merkle_root,
+        }
+    }
+}
+
+/// Storage the state machine needs. The window of stored blocks is the store's business
+/// (the contract bounds it; the CLI keeps everything).
+pub trait LightClientStore {
+    fn head(&self) -> Head;
+    fn epoch_producers(&self, epoch_id: &CryptoHash) -> Option<EpochProducers>;
+    fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> bool;
+    fn insert_epoch_producers(&mut self, epoch_id: CryptoHash, producers: EpochProducers);
+    fn remove_epoch_producers(&mut self, epoch_id: &CryptoHash);
+    fn set_head(&mut self, head: Head);
+    fn store_block(&mut self, block: StoredBlock);
+}
+
+/// Rules 1-3: the block must be above the head and in the head's epoch or the next one; a
+/// block that starts the next epoch must carry `next_bps`.
+pub fn check_against_head(head: &Head, block: &LightClientBlockView) -> Result<(), Error> {
+    let inner = &block.inner_lite;
+    if inner.height <= head.height {
+        return Err(Error::BlockNotNewer {
+            head: head.height,
+            block: inner.height,
+        });
+    }
+    if inner.epoch_id != head.epoch_id && inner.epoch_id != head.next_epoch_id {
+        return Err(Error::EpochSkipped);
+    }
+    if inner.epoch_id == head.next_epoch_id
+        && inner.epoch_id != head.epoch_id
+        && block.next_bps.is_none()
+    {
+        return Err(Error::NextBpsMissing);
+    }
+    Ok(())
+}
+
+/// Validate `block` against the store's head and producers, then record it. On error nothing
+/// is written.
+pub fn apply_block<S: LightClientStore, C: Crypto>(
+    store: &mut S,
+    c: &C,
+    block: &LightClientBlockView,
+) -> Result<ValidatedBlock, Error> {
+    let head = store.head();
+    check_against_head(&head, block)?;
+    let producers = store
+        .epoch_producers(&block.inner_lite.epoch_id)
+        .ok_or(Error::UnknownEpochProducers)?;
+    let validated = verify_block(c, &producers, block)?;
+    // Build the next epoch's set before writing anything, so a bad set changes nothing.
+    let next = match &validated.next_bps {
+        Some(bps) if !store.has_epoch_producers(&validated.next_epoch_id) => {
+            Some(EpochProducers::new(bps.clone())?)
+        }
+        _ => None,
+    };
+    if validated.epoch_id != head.epoch_id {
+        // The head moves into a new epoch: blocks of the old one can never be accepted again.
+        store.remove_epoch_producers(&head.epoch_id);
+    }
+    if let Some(next) = next {
+        store.insert_epoch_producers(validated.next_epoch_id, next);
+    }
+    let new_head = Head::from(&validated);
+    store.store_block(StoredBlock::from(&new_head));
+    store.set_head(new_head);
+    Ok(validated)
+}
+
+/// What initialisation or an authorised reset installs: a trusted head and the producer sets it
+/// implies. `epoch_bps` are the ordered producers of the head's epoch; `next_bps` (checked
+/// against the head's `next_bp_hash`) those of the next epoch. At least one must be given.
+pub struct TrustedState {
+    pub head: Head,
+    pub epochs: Vec<(CryptoHash, EpochProducers)>,
+}
+
+pub fn trusted_state<C: Crypto>(
+    c: &C,
+    header: &LightClientBlockLiteView,
+    epoch_bps: Option<Vec<ValidatorStakeView>>,
+    next_bps: Option<Vec<ValidatorStakeView>>,
+) -> Result<TrustedState, Error> {
+    let inner = &header.inner_lite;
+    let head = Head {
+        height: inner.height,
+        hash: block_hash(c, header),
+        epoch_id: inner.epoch_id,
+        next_epoch_id: inner.next_epoch_id,
+        block_merkle_root: inner.block_merkle_root,
+        timestamp: inner.timestamp,
+    };
+    let mut epochs = Vec::new();
+    if let Some(bps) = epoch_bps {
+        epochs.push((inner.epoch_id, EpochProducers::new(bps)?));
+    }
+    if let Some(bps) = next_bps {
+        if bp_hash(c, &bps) != inner.next_bp_hash {
+            return Err(Error::NextBpsHashMismatch);
+        }
+        epochs.push((inner.next_epoch_id, EpochProducers::new(bps)?));
+    }
+    if epochs.is_empty() {
+        return Err(Error::InvalidInput(
+            "a producer set for the head's epoch or the next one is required".into(),
+        ));
+    }
+    Ok(TrustedState { head, epochs })
+}
+
+/// In-memory light client for native use (CLI, service, tests). Keeps every accepted block.
+#[derive(Clone, Debug)]
+pub struct LightClient {
+    head: Head,
+    epochs: BTreeMap<CryptoHash, EpochProducers>,
+    blocks: BTreeMap<u64, StoredBlock>,
+}
+
+impl LightClient {
+    pub fn new(state: TrustedState) -> Self {
+        let mut blocks = BTreeMap::new();
+        blocks.insert(state.head.height, StoredBlock::from(&state.head));
+        LightClient {
+            head: state.head,
+            epochs: state.epochs.into_iter().collect(),
+            blocks,
+        }
+    }
+
+    pub fn apply<C: Crypto>(
+        &mut self,
+        c: &C,
+        block: &LightClientBlockView,
+    ) -> Result<ValidatedBlock, Error> {
+        apply_block(self, c, block)
+    }
+
+    pub fn head_view(&self) -> &Head {
+        &self.head
+    }
+
+    pub fn block(&self, height: u64) -> Option<&StoredBlock> {
+        self.blocks.get(&height)
+    }
+
+    pub fn epochs(&self) -> impl Iterator<Item = &CryptoHash> {
+        self.epochs.keys()
+    }
+}
+
+impl LightClientStore for LightClient {
+    fn head(&self) -> Head {
+        self.head.clone()
+    }
+    fn epoch_producers(&self, epoch_id: &CryptoHash) -> Option<EpochProducers> {
+        self.epochs.get(epoch_id).cloned()
+    }
+    fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> bool {
+        self.epochs.contains_key(epoch_id)
+    }
+    fn insert_epoch_producers(&mut self, epoch_id: CryptoHash, producers: EpochProducers) {
+        self.epochs.insert(epoch_id, producers);
+    }
+    fn remove_epoch_producers(&mut self, epoch_id: &CryptoHash) {
+        self.epochs.remove(epoch_id);
+    }
+    fn set_head(&mut self, head: Head) {
+        self.head = head;
+    }
+    fn store_block(&mut self, block: StoredBlock) {
+        self.blocks.insert(block.height, block);
+    }
+}
+
+/// The trusted state the CLI and the tests start from: `head` with its own `next_bps` (if any),
+/// and `bps`, the ordered producers of the epoch of the first block to apply (`first_epoch`).
+/// When that epoch is the head's next one, `bps` must match the head's `next_bp_hash`.
+pub fn trusted_state_for<C: Crypto>(
+    c: &C,
+    head: &LightClientBlockLiteView,
+    head_next_bps: Option<Vec<ValidatorStakeView>>,
+    bps: Option<Vec<ValidatorStakeView>>,
+    first_epoch: Option<&CryptoHash>,
+) -> Result<TrustedState, Error> {
+    let inner = &head.inner_lite;
+    match bps {
+        Some(bps)
+            if first_epoch == Some(&inner.next_epoch_id)
+                && inner.next_epoch_id != inner.epoch_id =>
+        {
+            trusted_state(c, head, None, Some(bps))
+        }
+        Some(bps) => trusted_state(c, head, Some(bps), head_next_bps),
+        None => trusted_state(c, head, None, head_next_bps),
+    }
+}

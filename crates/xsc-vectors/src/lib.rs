@@ -1,0 +1,129 @@
+//! Test-only access to the real network vectors in `shared/vectors` (see its README):
+//! light client chains and outcome proofs, with the verdicts `manifest.json` requires.
+//!
+//! The folder is found through `XSC_VECTORS_DIR`, else as `shared/vectors` beside (or above) the
+//! workspace. A missing folder is a hard error: tests never pass silently without their data.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use xsc_core::{CryptoHash, LightClientBlockView, LightClientExecutionProof, ValidatorStakeView};
+
+pub fn vectors_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("XSC_VECTORS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
+    loop {
+        let candidate = dir.join("shared").join("vectors");
+        if candidate.join("manifest.json").is_file() {
+            return candidate;
+        }
+        let sibling = dir.join("..").join("shared").join("vectors");
+        if sibling.join("manifest.json").is_file() {
+            return sibling;
+        }
+        if !dir.pop() {
+            panic!(
+                "shared/vectors not found above {}; set XSC_VECTORS_DIR",
+                env!("CARGO_MANIFEST_DIR")
+            );
+        }
+    }
+}
+
+pub fn path(rel: &str) -> PathBuf {
+    vectors_dir().join(rel)
+}
+
+/// Parse a JSON file, unwrapping a JSON-RPC envelope if present.
+pub fn read_json(rel: &str) -> Value {
+    let p = path(rel);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
+    let v: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", p.display()));
+    match v {
+        Value::Object(mut m) if m.contains_key("result") && m.contains_key("jsonrpc") => {
+            m.remove("result").unwrap()
+        }
+        v => v,
+    }
+}
+
+pub fn block(rel: &str) -> LightClientBlockView {
+    serde_json::from_value(read_json(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+pub fn bps(rel: &str) -> Vec<ValidatorStakeView> {
+    serde_json::from_value(read_json(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+pub fn proof(rel: &str) -> LightClientExecutionProof {
+    serde_json::from_value(read_json(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    pub light_client_chains: Vec<ChainCase>,
+    pub outcome_proofs: Vec<ProofCase>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChainCase {
+    pub name: String,
+    pub trusted_head: String,
+    #[serde(default)]
+    pub bps: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Step {
+    pub block: String,
+    pub height: u64,
+    pub expect: Verdict,
+    pub block_hash: CryptoHash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Accept,
+    Reject,
+    Valid,
+    Invalid,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProofCase {
+    pub proof: String,
+    pub root: CryptoHash,
+    pub expect: Verdict,
+    pub block_height: u64,
+}
+
+pub fn manifest() -> Manifest {
+    serde_json::from_value(read_json("manifest.json")).expect("manifest.json")
+}
+
+impl ChainCase {
+    pub fn head(&self) -> LightClientBlockView {
+        block(&self.trusted_head)
+    }
+    /// Producers of the first step's epoch when the manifest gives them.
+    pub fn bps(&self) -> Option<Vec<ValidatorStakeView>> {
+        self.bps.as_deref().map(bps)
+    }
+    pub fn blocks(&self) -> Vec<LightClientBlockView> {
+        self.steps.iter().map(|s| block(&s.block)).collect()
+    }
+}
+
+/// Every chain's blocks, for mutation tests: (case, head, first-epoch producers, blocks).
+pub fn chain(name: &str) -> ChainCase {
+    manifest()
+        .light_client_chains
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no chain {name}"))
+}
