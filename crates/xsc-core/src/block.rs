@@ -61,8 +61,6 @@ pub struct ValidatedBlock {
     pub next_epoch_id: CryptoHash,
     pub block_merkle_root: CryptoHash,
     pub timestamp: u64,
-    #[serde(skip)]
-    pub next_bps: Option<Vec<ValidatorStakeView>>,
     pub approved_stake: u128,
     pub total_stake: u128,
     /// Signatures verified (each costs one `ed25519_verify`).
@@ -97,7 +95,6 @@ pub fn verify_block<C: Crypto>(
         next_epoch_id: block.inner_lite.next_epoch_id,
         block_merkle_root: block.inner_lite.block_merkle_root,
         timestamp: block.inner_lite.timestamp,
-        next_bps: block.next_bps.clone(),
         approved_stake: approved,
         total_stake: producers.total_stake,
         signatures_checked: checked,

@@ -60,7 +60,12 @@ impl From<&Head> for StoredBlock {
 /// (the contract bounds it; the CLI keeps everything).
 pub trait LightClientStore {
     fn head(&self) -> Head;
-    fn epoch_producers(&self, epoch_id: &CryptoHash) -> Option<EpochProducers>;
+    /// Producers of an epoch, borrowed: they are read on every block, and copying a 100-entry
+    /// set costs gas in wasm.
+    fn producers(&self, epoch_id: &CryptoHash) -> Option<&EpochProducers>;
+    fn epoch_producers(&self, epoch_id: &CryptoHash) -> Option<EpochProducers> {
+        self.producers(epoch_id).cloned()
+    }
     fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> bool;
     fn insert_epoch_producers(&mut self, epoch_id: CryptoHash, producers: EpochProducers);
     fn remove_epoch_producers(&mut self, epoch_id: &CryptoHash);
@@ -100,11 +105,11 @@ pub fn apply_block<S: LightClientStore, C: Crypto>(
     let head = store.head();
     check_against_head(&head, block)?;
     let producers = store
-        .epoch_producers(&block.inner_lite.epoch_id)
+        .producers(&block.inner_lite.epoch_id)
         .ok_or(Error::UnknownEpochProducers)?;
-    let validated = verify_block(c, &producers, block)?;
+    let validated = verify_block(c, producers, block)?;
     // Build the next epoch's set before writing anything, so a bad set changes nothing.
-    let next = match &validated.next_bps {
+    let next = match &block.next_bps {
         Some(bps) if !store.has_epoch_producers(&validated.next_epoch_id) => {
             Some(EpochProducers::new(bps.clone())?)
         }
@@ -208,8 +213,8 @@ impl LightClientStore for LightClient {
     fn head(&self) -> Head {
         self.head.clone()
     }
-    fn epoch_producers(&self, epoch_id: &CryptoHash) -> Option<EpochProducers> {
-        self.epochs.get(epoch_id).cloned()
+    fn producers(&self, epoch_id: &CryptoHash) -> Option<&EpochProducers> {
+        self.epochs.get(epoch_id)
     }
     fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> bool {
         self.epochs.contains_key(epoch_id)
