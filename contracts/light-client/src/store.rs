@@ -13,8 +13,8 @@ impl LightClientStore for LightClient {
     fn head(&self) -> Head {
         self.head.clone()
     }
-    fn epoch_producers(&self, epoch_id: &CryptoHash) -> Option<EpochProducers> {
-        self.epochs.get(epoch_id).cloned()
+    fn producers(&self, epoch_id: &CryptoHash) -> Option<&EpochProducers> {
+        self.epochs.get(epoch_id)
     }
     fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> bool {
         self.epochs.contains_key(epoch_id)

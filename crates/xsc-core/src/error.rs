@@ -40,8 +40,10 @@ pub enum Error {
     BlockRootMismatch,
     /// No trusted block is stored at the requested height.
     UnknownRoot { height: u64 },
-    /// The proven block is not strictly below the trusted block (or the block itself).
+    /// A non-empty block proof for a block that is not strictly below the trusted block.
     ProofBlockTooNew { proof_height: u64, root_height: u64 },
+    /// An empty block proof proves the trusted block itself; the heights differ.
+    ProofHeightMismatch { proof_height: u64, root_height: u64 },
 
     // --- input decoding ---
     /// Input that does not decode.
@@ -69,6 +71,7 @@ impl Error {
             Error::BlockRootMismatch => "ERR_BLOCK_ROOT_MISMATCH",
             Error::UnknownRoot { .. } => "ERR_UNKNOWN_ROOT",
             Error::ProofBlockTooNew { .. } => "ERR_PROOF_BLOCK_TOO_NEW",
+            Error::ProofHeightMismatch { .. } => "ERR_PROOF_HEIGHT_MISMATCH",
             Error::InvalidInput(_) => "ERR_INVALID_INPUT",
         }
     }
@@ -110,6 +113,10 @@ impl fmt::Display for Error {
             Error::ProofBlockTooNew { proof_height, root_height } => write!(
                 f,
                 "{code}: proven block {proof_height} is not covered by the trusted block {root_height}"
+            ),
+            Error::ProofHeightMismatch { proof_height, root_height } => write!(
+                f,
+                "{code}: an empty block proof proves the trusted block {root_height} itself, not block {proof_height}"
             ),
             Error::InvalidInput(msg) => write!(f, "{code}: {msg}"),
         }

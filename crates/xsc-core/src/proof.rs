@@ -127,18 +127,23 @@ pub fn verify_outcome_proof_at<C: Crypto>(
     trusted: &StoredBlock,
 ) -> Result<ProvenOutcome, Error> {
     let proof_height = proof.block_header_lite.inner_lite.height;
-    let (root, must_equal_height) = if proof.block_proof.is_empty() {
-        (&trusted.hash, true)
+    let root_height = trusted.height;
+    let root = if proof.block_proof.is_empty() {
+        if proof_height != root_height {
+            return Err(Error::ProofHeightMismatch {
+                proof_height,
+                root_height,
+            });
+        }
+        &trusted.hash
     } else {
-        (&trusted.block_merkle_root, false)
+        if proof_height >= root_height {
+            return Err(Error::ProofBlockTooNew {
+                proof_height,
+                root_height,
+            });
+        }
+        &trusted.block_merkle_root
     };
-    if (must_equal_height && proof_height != trusted.height)
-        || (!must_equal_height && proof_height >= trusted.height)
-    {
-        return Err(Error::ProofBlockTooNew {
-            proof_height,
-            root_height: trusted.height,
-        });
-    }
     verify_outcome_proof(c, proof, root)
 }

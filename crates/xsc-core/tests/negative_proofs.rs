@@ -592,7 +592,7 @@ fn verify_at_with_an_empty_block_proof_checks_the_stored_hash_only() {
             };
             assert_eq!(
                 verify_outcome_proof_at(&C, p, &stored),
-                Err(Error::ProofBlockTooNew {
+                Err(Error::ProofHeightMismatch {
                     proof_height: h,
                     root_height: height
                 }),
