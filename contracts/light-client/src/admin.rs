@@ -69,8 +69,9 @@ impl LightClient {
             .unwrap_or_else(|e| env::panic_str(&e.to_string()));
 
         let old = self.head.clone();
-        self.epochs.remove(&old.epoch_id);
-        self.epochs.remove(&old.next_epoch_id);
+        for epoch_id in std::mem::take(&mut self.known_epochs) {
+            self.epochs.remove(&epoch_id);
+        }
         let new_head = state.head.clone();
         self.install(state);
         LightClientEvent::HeadReset {

@@ -86,6 +86,8 @@ pub struct LightClient {
     max_stored_blocks: u32,
     /// Producers of the head's epoch and of the next one (at most two entries).
     epochs: LookupMap<CryptoHash, EpochProducers>,
+    /// Keys of `epochs`, kept in the state so that "is this set known?" costs no storage read.
+    known_epochs: Vec<CryptoHash>,
     /// Trusted blocks by height: hash and block_merkle_root.
     blocks: LookupMap<u64, BlockRoots>,
     /// FIFO of stored heights: queue[first..next].
@@ -128,6 +130,7 @@ impl LightClient {
             head: state.head.clone(),
             max_stored_blocks,
             epochs: LookupMap::new(StorageKey::Epochs),
+            known_epochs: Vec::new(),
             blocks: LookupMap::new(StorageKey::Blocks),
             queue: LookupMap::new(StorageKey::Queue),
             queue_first: 0,
@@ -151,7 +154,7 @@ impl LightClient {
     /// Install a trusted state (initialisation or an authorised reset).
     fn install(&mut self, state: TrustedState) {
         for (epoch_id, producers) in state.epochs {
-            self.epochs.insert(epoch_id, producers);
+            xsc_core::client::LightClientStore::insert_epoch_producers(self, epoch_id, producers);
         }
         self.push_block(StoredBlock::from(&state.head));
         self.head = state.head;

@@ -17,12 +17,16 @@ impl LightClientStore for LightClient {
         self.epochs.get(epoch_id)
     }
     fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> bool {
-        self.epochs.contains_key(epoch_id)
+        self.known_epochs.contains(epoch_id)
     }
     fn insert_epoch_producers(&mut self, epoch_id: CryptoHash, producers: EpochProducers) {
+        if !self.known_epochs.contains(&epoch_id) {
+            self.known_epochs.push(epoch_id);
+        }
         self.epochs.insert(epoch_id, producers);
     }
     fn remove_epoch_producers(&mut self, epoch_id: &CryptoHash) {
+        self.known_epochs.retain(|e| e != epoch_id);
         self.epochs.remove(epoch_id);
     }
     fn set_head(&mut self, head: Head) {
