@@ -1,0 +1,139 @@
+//! The relay's two ends over RPC: a source node and the light client contract on the
+//! destination chain.
+
+use super::{BlockSource, ChainTip, LightClientTarget, RelayError, Submitted};
+use crate::rpc::types::lenient_int;
+use crate::rpc::{BlockRef, RpcClient};
+use crate::tx::{TxSender, MAX_GAS_300T};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use xsc_core::client::{Head, StoredBlock};
+use xsc_core::{CryptoHash, LightClientBlockView};
+
+/// The source chain's RPC node. It must keep the headers of the light client's head: a regular
+/// node does for a few epochs, an archival node always.
+#[derive(Clone, Debug)]
+pub struct RpcSource {
+    pub rpc: RpcClient,
+}
+
+impl BlockSource for RpcSource {
+    async fn next_light_client_block(
+        &self,
+        last_known: &CryptoHash,
+    ) -> Result<Option<LightClientBlockView>, RelayError> {
+        Ok(self.rpc.next_light_client_block(last_known).await?)
+    }
+
+    /// From the final block (old nodes' `status` lacks the epoch; the latest block may not be
+    /// final yet).
+    async fn chain_tip(&self) -> Result<ChainTip, RelayError> {
+        let b = self.rpc.block(BlockRef::Final).await?;
+        Ok(ChainTip {
+            final_height: b.header.height,
+            epoch_id: b.header.epoch_id,
+        })
+    }
+}
+
+/// `stored_range()` of the light client contract (U64 as strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct StoredRangeView {
+    #[serde(deserialize_with = "lenient_int::u64_")]
+    pub oldest_height: u64,
+    #[serde(deserialize_with = "lenient_int::u64_")]
+    pub newest_height: u64,
+    #[serde(deserialize_with = "lenient_int::u64_")]
+    pub count: u64,
+}
+
+/// The light client contract on the destination chain.
+pub struct ContractTarget {
+    /// Light client account.
+    pub account: String,
+    pub tx: Arc<TxSender>,
+    /// Gas attached to `add_light_client_block` (at most 300 Tgas on older networks).
+    pub gas: u64,
+}
+
+impl ContractTarget {
+    pub fn new(account: impl Into<String>, tx: Arc<TxSender>) -> Self {
+        ContractTarget {
+            account: account.into(),
+            tx,
+            gas: MAX_GAS_300T,
+        }
+    }
+
+    fn rpc(&self) -> &RpcClient {
+        self.tx.rpc()
+    }
+
+    pub async fn stored_range(&self) -> Result<StoredRangeView, RelayError> {
+        Ok(self
+            .rpc()
+            .view_call_json(
+                &self.account,
+                "stored_range",
+                &json!({}),
+                BlockRef::Optimistic,
+            )
+            .await?)
+    }
+
+    /// The stored block at `height` (its hash is the `light_client_head` for proofs).
+    pub async fn stored_block(&self, height: u64) -> Result<Option<StoredBlock>, RelayError> {
+        Ok(self
+            .rpc()
+            .view_call_json(
+                &self.account,
+                "block",
+                &json!({ "height": height.to_string() }),
+                BlockRef::Optimistic,
+            )
+            .await?)
+    }
+}
+
+impl LightClientTarget for ContractTarget {
+    /// Read with `optimistic` finality: our own last submission must be visible at once, or the
+    /// next step would submit the same block again.
+    async fn head(&self) -> Result<Head, RelayError> {
+        Ok(self
+            .rpc()
+            .view_call_json(&self.account, "head", &json!({}), BlockRef::Optimistic)
+            .await?)
+    }
+
+    async fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> Result<bool, RelayError> {
+        let v: Option<serde_json::Value> = self
+            .rpc()
+            .view_call_json(
+                &self.account,
+                "epoch_producers",
+                &json!({ "epoch_id": epoch_id.to_string() }),
+                BlockRef::Optimistic,
+            )
+            .await?;
+        Ok(v.is_some_and(|v| !v.is_null()))
+    }
+
+    async fn submit_block(&self, block: &LightClientBlockView) -> Result<Submitted, RelayError> {
+        let args = borsh::to_vec(block).expect("borsh of a block");
+        let out = self
+            .tx
+            .call_function(&self.account, "add_light_client_block", args, self.gas, 0)
+            .await?;
+        if let Some(f) = out.failure() {
+            return Err(RelayError::Rejected {
+                height: block.inner_lite.height,
+                reason: f.message.clone(),
+            });
+        }
+        Ok(Submitted {
+            tx_hash: out.tx_hash(),
+            gas_burnt: out.total_gas_burnt(),
+        })
+    }
+}

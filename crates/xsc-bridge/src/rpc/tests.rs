@@ -1,0 +1,532 @@
+//! Parsing of real and documented reply shapes, and retry behaviour against a local mock server.
+
+use super::*;
+use crate::testutil::{fixture_result, handler_error, MockRpc, Reply};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use xsc_core::CryptoHash;
+
+fn fast_retry(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries,
+        initial_backoff: Duration::from_millis(40),
+        max_backoff: Duration::from_millis(200),
+        multiplier: 2.0,
+        jitter: 0.0,
+    }
+}
+
+fn client(url: &str, retries: u32) -> RpcClient {
+    RpcClient::new(RpcClientConfig {
+        url: url.to_string(),
+        header: None,
+        timeout: Duration::from_secs(5),
+        retry: fast_retry(retries),
+    })
+    .unwrap()
+}
+
+// ---- reply shapes -----------------------------------------------------------------------------
+
+#[test]
+fn status_of_current_node_parses() {
+    let s: StatusView = serde_json::from_value(fixture_result("status-current.json")).unwrap();
+    assert_eq!(s.chain_id, "testnet");
+    assert_eq!(s.sync_info.latest_block_height, 181426411);
+    assert!(s.sync_info.epoch_id.is_some());
+    assert!(s.version.unwrap().commit.is_some());
+    assert!(s.genesis_hash.is_some());
+}
+
+#[test]
+fn status_of_old_protocol63_node_without_commit_or_genesis_hash_parses() {
+    let raw = fixture_result("status-old-protocol63.json");
+    assert!(raw["version"].get("commit").is_none() && raw.get("genesis_hash").is_none());
+    let s: StatusView = serde_json::from_value(raw).unwrap();
+    assert_eq!(s.chain_id, "calimero-shard");
+    assert_eq!(s.protocol_version, Some(63));
+    assert_eq!(s.sync_info.latest_block_height, 1853);
+    assert_eq!(s.sync_info.epoch_id, None);
+    assert_eq!(s.version.unwrap().commit, None);
+    assert_eq!(s.genesis_hash, None);
+}
+
+#[test]
+fn blocks_of_current_and_old_nodes_parse() {
+    let b: BlockView = serde_json::from_value(fixture_result("block-current.json")).unwrap();
+    assert_eq!(b.header.height, 1200);
+    assert_eq!(b.header.timestamp_ns(), Some(1736528711102153574));
+    assert_eq!(b.chunks.len(), 2);
+    // The shard-1 chunk was included at 1198: nothing new in this block.
+    let new: Vec<u64> = b.new_chunks().map(|c| c.shard_id).collect();
+    assert_eq!(new, vec![0]);
+
+    let old: BlockView =
+        serde_json::from_value(fixture_result("block-old-protocol63.json")).unwrap();
+    assert_eq!(old.header.height, 1850);
+    assert_eq!(old.header.prev_height, Some(1849));
+    assert!(old.header.last_final_block.is_some());
+    assert_eq!(old.new_chunks().count(), 1);
+}
+
+#[test]
+fn chunk_of_current_node_parses_transactions_and_receipts() {
+    let c: ChunkView = serde_json::from_value(fixture_result("chunk-current.json")).unwrap();
+    assert_eq!(c.header.shard_id, 0);
+    assert_eq!(c.transactions.len(), 2);
+    let names: Vec<&str> = c.transactions[0].method_names().collect();
+    assert_eq!(names, vec!["cross_call"]);
+    match &c.transactions[0].actions[0] {
+        ActionView::FunctionCall {
+            gas, deposit, args, ..
+        } => {
+            assert_eq!(*gas, 100_000_000_000_000);
+            assert_eq!(*deposit, 1_000_000_000_000_000_000_000);
+            let v: Value = serde_json::from_slice(args).unwrap();
+            assert_eq!(v["method"], "hello");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        c.transactions[1].actions,
+        vec![
+            ActionView::Other("CreateAccount".into()),
+            ActionView::Transfer {
+                deposit: 10_000_000_000_000_000_000_000_000
+            },
+            ActionView::Other("AddKey".into()),
+            ActionView::Other("DeployContract".into()),
+        ]
+    );
+    assert_eq!(c.receipts.len(), 5);
+    assert!(matches!(
+        c.receipts[2].receipt,
+        ReceiptBody::Data { data_id: Some(_) }
+    ));
+    assert_eq!(
+        c.receipts[4].receipt,
+        ReceiptBody::Other("GlobalContractDistribution".into())
+    );
+    let to_connector: Vec<(String, Vec<&str>)> = c
+        .function_call_receipts_to("connector.a.test.near")
+        .map(|r| (r.predecessor_id.clone(), r.method_names().collect()))
+        .collect();
+    assert_eq!(
+        to_connector,
+        vec![
+            ("alice.test.near".to_string(), vec!["cross_call"]),
+            (
+                "connector.a.test.near".to_string(),
+                vec!["on_verified", "second_call"]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn chunk_of_old_protocol63_node_parses() {
+    let c: ChunkView = serde_json::from_value(fixture_result("chunk-old-protocol63.json")).unwrap();
+    assert_eq!(c.transactions[0].nonce, Some(7));
+    let r = &c.receipts[0];
+    assert_eq!(r.receiver_id, "connector.calimero");
+    assert_eq!(r.method_names().collect::<Vec<_>>(), vec!["cross_call"]);
+    match &r.receipt {
+        ReceiptBody::Action { signer_id, .. } => {
+            assert_eq!(signer_id.as_deref(), Some("carol.calimero"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn final_outcomes_parse() {
+    let ok: FinalOutcome = serde_json::from_value(fixture_result("tx-success.json")).unwrap();
+    assert!(ok.is_success() && ok.is_done());
+    assert_eq!(
+        ok.final_execution_status.as_deref(),
+        Some("EXECUTED_OPTIMISTIC")
+    );
+    assert_eq!(
+        ok.tx_hash().unwrap().to_string(),
+        "EcBWqiChtvQizDFuqjP6JAR8VYAXSF1xJhr5q449VAx4"
+    );
+    let v: Value = ok.success_json().unwrap().unwrap();
+    assert_eq!(v, json!({"height": 1300}));
+    assert_eq!(
+        ok.total_gas_burnt(),
+        2_428_024_000_000 + 25_000_000_000_000 + 223_182_562_500
+    );
+    assert_eq!(ok.logs().count(), 1);
+    assert_eq!(ok.receipts_outcome[0].outcome.receipt_ids.len(), 1);
+    assert!(matches!(
+        ok.transaction_outcome.as_ref().unwrap().outcome.status,
+        OutcomeStatus::SuccessReceiptId(_)
+    ));
+
+    let failed: FinalOutcome =
+        serde_json::from_value(fixture_result("tx-failure-old-protocol63.json")).unwrap();
+    assert!(!failed.is_success() && failed.is_done());
+    let f = failed.failure().unwrap();
+    assert_eq!(
+        f.message,
+        "Smart contract panicked: ERR_ALREADY_DELIVERED: proof was used"
+    );
+    assert!(f.raw.get("ActionError").is_some());
+    assert_eq!(failed.receipt_failures().count(), 1);
+
+    let pending: FinalOutcome =
+        serde_json::from_value(fixture_result("tx-send-none.json")).unwrap();
+    assert!(!pending.is_done());
+    assert_eq!(pending.tx_hash(), None);
+}
+
+#[test]
+fn non_contract_failures_keep_their_json() {
+    let f = Failure::from_json(
+        json!({"InvalidTxError": {"InvalidNonce": {"ak_nonce": 7, "tx_nonce": 5}}}),
+    );
+    assert!(f.message.contains("InvalidNonce") && f.message.contains("ak_nonce"));
+}
+
+// ---- through the HTTP client ------------------------------------------------------------------
+
+/// Every `next_light_client_block` result in shared/vectors goes through the client intact.
+#[tokio::test]
+async fn next_light_client_block_parses_every_real_vector() {
+    let dir = xsc_vectors::path("light-client");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let mut blocks = 0;
+    for f in files {
+        let raw = xsc_vectors::read_json(&format!("light-client/{f}"));
+        if !raw.is_object() {
+            continue; // an ordered producer list
+        }
+        let expected = xsc_vectors::block(&format!("light-client/{f}"));
+        let mock = MockRpc::start(move |_, _, _| Reply::Result(raw.clone())).await;
+        let got = client(&mock.url, 0)
+            .next_light_client_block(&CryptoHash::zero())
+            .await
+            .unwrap_or_else(|e| panic!("{f}: {e}"))
+            .unwrap();
+        assert_eq!(got, expected, "{f}");
+        let req = &mock.recorded()[0];
+        assert_eq!(req.method, "next_light_client_block");
+        assert_eq!(
+            req.params["last_block_hash"],
+            CryptoHash::zero().to_string()
+        );
+        blocks += 1;
+    }
+    assert!(blocks >= 30, "only {blocks} blocks");
+}
+
+#[tokio::test]
+async fn next_light_client_block_empty_reply_is_none() {
+    for empty in [json!({}), Value::Null] {
+        let mock = MockRpc::start(move |_, _, _| Reply::Result(empty.clone())).await;
+        let got = client(&mock.url, 0)
+            .next_light_client_block(&CryptoHash::zero())
+            .await
+            .unwrap();
+        assert!(got.is_none());
+    }
+}
+
+#[tokio::test]
+async fn light_client_proof_parses_every_real_vector() {
+    let dir = xsc_vectors::path("proofs");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let f = e.unwrap().file_name().into_string().unwrap();
+        let rel = format!("proofs/{f}");
+        let raw = xsc_vectors::read_json(&rel);
+        let expected = xsc_vectors::proof(&rel);
+        let mock = MockRpc::start(move |_, _, _| Reply::Result(raw.clone())).await;
+        let head: CryptoHash = [7u8; 32].into();
+        let target = ProofTarget::Receipt {
+            receipt_id: [1u8; 32].into(),
+            receiver_id: "connector.test.near".into(),
+        };
+        let got = client(&mock.url, 0)
+            .light_client_proof(&target, &head)
+            .await
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(got, expected, "{f}");
+        let p = &mock.recorded()[0].params;
+        assert_eq!(p["type"], "receipt");
+        assert_eq!(p["receiver_id"], "connector.test.near");
+        assert_eq!(p["light_client_head"], head.to_string());
+        n += 1;
+    }
+    assert!(n >= 5);
+}
+
+#[tokio::test]
+async fn validators_ordered_parses_a_real_producer_list() {
+    let raw = xsc_vectors::read_json("light-client/testnet-93M-shared-keys-bps.json");
+    let expected = xsc_vectors::bps("light-client/testnet-93M-shared-keys-bps.json");
+    let mock = MockRpc::start(move |_, _, _| Reply::Result(raw.clone())).await;
+    let got = client(&mock.url, 0)
+        .validators_ordered(BlockRef::Height(93472625))
+        .await
+        .unwrap();
+    assert_eq!(got, expected);
+    assert_eq!(mock.recorded()[0].params, json!({"block_id": 93472625}));
+}
+
+#[tokio::test]
+async fn view_calls_and_access_keys_parse_current_and_old_replies() {
+    let head = json!({"height": 12, "hash": CryptoHash::zero()});
+    let bytes: Vec<u8> = serde_json::to_vec(&head).unwrap();
+    let mock = MockRpc::start(move |n, _, params| match (n, params["request_type"].as_str()) {
+        (0, Some("call_function")) => Reply::Result(json!({
+            "result": bytes, "logs": [], "block_height": 99, "block_hash": CryptoHash::zero()})),
+        // Old node: a failed view call is a *result* with an error string.
+        (1, _) => Reply::Result(json!({
+            "error": "wasm execution failed with error: FunctionCallError(MethodResolveError(MethodNotFound))",
+            "logs": [], "block_height": 99, "block_hash": CryptoHash::zero()})),
+        // Current node: a JSON-RPC error.
+        (2, _) => Reply::Error(json!({"name": "HANDLER_ERROR",
+            "cause": {"name": "CONTRACT_EXECUTION_ERROR", "info": {"vm_error": "MethodNotFound"}},
+            "code": -32000, "message": "Server error", "data": "Function call returned an error: MethodNotFound"})),
+        (3, Some("view_access_key")) => Reply::Result(json!({
+            "nonce": 85, "permission": "FullAccess", "block_height": 19884918,
+            "block_hash": "GGJQ8yjmo7aEoj8ZpAhGehnq9BSWFx4xswHYzDwwAP2n"})),
+        (_, _) => Reply::Result(json!({
+            "error": "access key ed25519:xyz does not exist while viewing",
+            "logs": [], "block_height": 99, "block_hash": CryptoHash::zero()})),
+    })
+    .await;
+    let c = client(&mock.url, 0);
+    let v: Value = c
+        .view_call_json("lc.test.near", "head", &json!({}), BlockRef::Final)
+        .await
+        .unwrap();
+    assert_eq!(v["height"], 12);
+    let p = &mock.recorded()[0].params;
+    assert_eq!(p["finality"], "final");
+    assert_eq!(p["args_base64"], "e30=");
+    for _ in 0..2 {
+        let e = c
+            .view_call_raw("lc.test.near", "nope", b"{}", BlockRef::Height(5))
+            .await
+            .unwrap_err();
+        assert!(e.is_cause("CONTRACT_EXECUTION_ERROR"), "{e}");
+        assert!(!e.is_retryable());
+    }
+    let ak = c
+        .view_access_key("a.test.near", "ed25519:xyz", BlockRef::Optimistic)
+        .await
+        .unwrap();
+    assert_eq!(ak.nonce, 85);
+    assert!(ak.is_full_access());
+    let e = c
+        .view_access_key("a.test.near", "ed25519:xyz", BlockRef::Optimistic)
+        .await
+        .unwrap_err();
+    assert!(e.is_cause("UNKNOWN_ACCESS_KEY"), "{e}");
+}
+
+#[tokio::test]
+async fn block_if_exists_maps_unknown_block_to_none_without_retrying() {
+    let mock = MockRpc::start(|_, _, _| {
+        Reply::Error(handler_error(
+            "UNKNOWN_BLOCK",
+            "DB Not Found Error: BLOCK HEIGHT: 77",
+        ))
+    })
+    .await;
+    let c = client(&mock.url, 3);
+    assert!(c.block_if_exists(77).await.unwrap().is_none());
+    assert_eq!(mock.count(), 1);
+    // The plain `block` call retries UNKNOWN_BLOCK (a height just announced elsewhere).
+    let e = c.block(BlockRef::Height(77)).await.unwrap_err();
+    assert!(e.is_cause("UNKNOWN_BLOCK"));
+    assert_eq!(mock.count(), 1 + 4);
+}
+
+// ---- retries, timeouts, headers ---------------------------------------------------------------
+
+/// The server fails twice (an HTTP 503, then a JSON-RPC TIMEOUT_ERROR), then answers: the client
+/// retries with growing delays and returns the answer.
+#[tokio::test]
+async fn retries_with_backoff_until_the_server_answers() {
+    let status = fixture_result("status-old-protocol63.json");
+    let mock = MockRpc::start(move |n, _, _| match n {
+        0 => Reply::Http(503, "upstream unavailable".into()),
+        1 => Reply::Error(handler_error("TIMEOUT_ERROR", "Timeout")),
+        _ => Reply::Result(status.clone()),
+    })
+    .await;
+    let c = client(&mock.url, 5);
+    let started = Instant::now();
+    let s = c.status().await.unwrap();
+    assert_eq!(s.chain_id, "calimero-shard");
+    let reqs = mock.recorded();
+    assert_eq!(reqs.len(), 3);
+    let gap1 = reqs[1].at - reqs[0].at;
+    let gap2 = reqs[2].at - reqs[1].at;
+    // Delays: 40 ms, then 80 ms (no jitter in this policy).
+    assert!(gap1 >= Duration::from_millis(40), "{gap1:?}");
+    assert!(gap2 >= Duration::from_millis(80), "{gap2:?}");
+    assert!(started.elapsed() >= Duration::from_millis(120));
+}
+
+#[tokio::test]
+async fn gives_up_after_max_retries() {
+    let mock = MockRpc::start(|_, _, _| Reply::Http(502, "bad gateway".into())).await;
+    let e = client(&mock.url, 2).status().await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            RpcError::Transport {
+                status: Some(502),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(mock.count(), 3);
+}
+
+#[tokio::test]
+async fn non_retryable_errors_are_returned_at_once() {
+    let mock = MockRpc::start(|_, _, _| {
+        Reply::Error(json!({"name": "REQUEST_VALIDATION_ERROR",
+            "cause": {"name": "PARSE_ERROR", "info": {"error_message": "missing field"}},
+            "code": -32700, "message": "Parse error", "data": "missing field `block_id`"}))
+    })
+    .await;
+    let e = client(&mock.url, 5)
+        .block(BlockRef::Final)
+        .await
+        .unwrap_err();
+    assert_eq!(e.cause(), Some("PARSE_ERROR"));
+    assert_eq!(mock.count(), 1);
+    // A 401 (e.g. a missing Calimero auth header) is not retried either.
+    let mock = MockRpc::start(|_, _, _| Reply::Http(401, "unauthorized".into())).await;
+    let e = client(&mock.url, 5).status().await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            RpcError::Transport {
+                status: Some(401),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(mock.count(), 1);
+}
+
+#[tokio::test]
+async fn a_json_rpc_error_with_http_408_is_a_handler_error() {
+    // Current nearcore sends TIMEOUT_ERROR with HTTP 408 and a JSON-RPC body.
+    let mock = MockRpc::start(|n, _, _| {
+        if n == 0 {
+            Reply::Http(
+                408,
+                json!({"jsonrpc": "2.0", "id": "1", "error": handler_error("TIMEOUT_ERROR", "Timeout")})
+                    .to_string(),
+            )
+        } else {
+            Reply::Result(fixture_result("tx-success.json"))
+        }
+    })
+    .await;
+    let out = client(&mock.url, 2)
+        .broadcast_tx_commit("AAAA")
+        .await
+        .unwrap();
+    assert!(out.is_success());
+    assert_eq!(mock.count(), 2);
+    assert_eq!(mock.recorded()[0].params, json!(["AAAA"]));
+}
+
+#[tokio::test]
+async fn slow_replies_time_out_and_are_retried() {
+    let status = fixture_result("status-current.json");
+    let mock = MockRpc::start(move |n, _, _| {
+        let ok = Reply::Result(status.clone());
+        if n == 0 {
+            Reply::Delay(Duration::from_millis(800), Box::new(ok))
+        } else {
+            ok
+        }
+    })
+    .await;
+    let c = RpcClient::new(RpcClientConfig {
+        url: mock.url.clone(),
+        header: None,
+        timeout: Duration::from_millis(200),
+        retry: fast_retry(0),
+    })
+    .unwrap();
+    let e = c.status().await.unwrap_err();
+    assert!(matches!(e, RpcError::Timeout { .. }), "{e:?}");
+    assert!(e.is_retryable());
+    let c = RpcClient::new(RpcClientConfig {
+        url: mock.url.clone(),
+        header: None,
+        timeout: Duration::from_millis(200),
+        retry: fast_retry(2),
+    })
+    .unwrap();
+    assert_eq!(c.status().await.unwrap().chain_id, "testnet");
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_transport_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = client(&format!("http://127.0.0.1:{port}"), 1)
+        .status()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, RpcError::Transport { status: None, .. }),
+        "{e:?}"
+    );
+    assert!(e.is_retryable());
+}
+
+#[tokio::test]
+async fn the_extra_header_is_sent_and_not_printed() {
+    let status = fixture_result("status-current.json");
+    let mock = MockRpc::start(move |_, _, _| Reply::Result(status.clone())).await;
+    let c = RpcClient::new(RpcClientConfig {
+        url: mock.url.clone(),
+        header: Some(RpcHeader {
+            name: "x-api-key".into(),
+            value: "s3cret".into(),
+        }),
+        timeout: Duration::from_secs(5),
+        retry: fast_retry(0),
+    })
+    .unwrap();
+    c.status().await.unwrap();
+    let headers = &mock.recorded()[0].headers;
+    assert!(
+        headers.contains(&("x-api-key".to_string(), "s3cret".to_string())),
+        "{headers:?}"
+    );
+    assert!(!format!("{c:?}").contains("s3cret"));
+}
+
+#[test]
+fn invalid_setup_is_rejected() {
+    assert!(RpcClient::new(RpcClientConfig::new("not a url")).is_err());
+    assert!(RpcClient::new(RpcClientConfig::new("ftp://127.0.0.1")).is_err());
+    let mut cfg = RpcClientConfig::new("http://127.0.0.1:3030");
+    cfg.header = Some(RpcHeader {
+        name: "bad header".into(),
+        value: "x".into(),
+    });
+    assert!(RpcClient::new(cfg).is_err());
+}

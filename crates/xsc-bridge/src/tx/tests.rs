@@ -1,0 +1,298 @@
+use super::*;
+use crate::rpc::{RetryPolicy, RpcClientConfig};
+use crate::testutil::{fixture_result, handler_error, MockRpc, Reply};
+use near_primitives::transaction::SignedTransaction;
+use serde_json::json;
+use std::sync::Mutex as StdMutex;
+
+fn decode(b64: &str) -> SignedTransaction {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    borsh::from_slice(&bytes).unwrap()
+}
+
+fn sender(url: &str, opts: TxOptions) -> TxSender {
+    let rpc = RpcClient::new(RpcClientConfig {
+        url: url.into(),
+        header: None,
+        timeout: Duration::from_secs(5),
+        retry: RetryPolicy::none(),
+    })
+    .unwrap();
+    let signer = TxSigner::from_seed("relayer.test.near", "relayer").unwrap();
+    TxSender::new(rpc, Arc::new(signer), opts)
+}
+
+fn block_reply() -> Reply {
+    Reply::Result(fixture_result("block-current.json"))
+}
+
+/// Signed transactions seen by the mock, in order.
+type Seen = Arc<StdMutex<Vec<SignedTransaction>>>;
+
+#[tokio::test]
+async fn nonce_is_fetched_once_then_incremented_and_signatures_verify() {
+    let seen: Seen = Arc::default();
+    let s2 = seen.clone();
+    let mock = MockRpc::start(move |_, method, params| match method {
+        "query" => Reply::Result(json!({"nonce": 10, "permission": "FullAccess", "block_height": 1, "block_hash": xsc_core::CryptoHash::zero()})),
+        "block" => block_reply(),
+        "broadcast_tx_commit" => {
+            s2.lock().unwrap().push(decode(params[0].as_str().unwrap()));
+            Reply::Result(fixture_result("tx-success.json"))
+        }
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let tx = sender(&mock.url, TxOptions::default());
+    let a = tx
+        .call_function(
+            "lc.b.test.near",
+            "add_light_client_block",
+            vec![1, 2, 3],
+            MAX_GAS_300T,
+            0,
+        )
+        .await
+        .unwrap();
+    assert!(a.is_success());
+    tx.call_function(
+        "lc.b.test.near",
+        "add_light_client_block",
+        vec![4],
+        MAX_GAS_300T,
+        0,
+    )
+    .await
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    let pk = tx.signer().public_key();
+    for (i, st) in seen.iter().enumerate() {
+        assert_eq!(st.transaction.nonce().nonce(), 11 + i as u64);
+        assert_eq!(st.transaction.signer_id().as_str(), "relayer.test.near");
+        assert_eq!(st.transaction.receiver_id().as_str(), "lc.b.test.near");
+        let (hash, _) = st.transaction.get_hash_and_size();
+        assert!(st.signature.verify(hash.as_ref(), &pk));
+        // The reference block is the final block the node gave.
+        assert_eq!(
+            st.transaction.block_hash().to_string(),
+            fixture_result("block-current.json")["header"]["hash"]
+                .as_str()
+                .unwrap()
+        );
+        match &st.transaction.actions()[0] {
+            Action::FunctionCall(f) => {
+                assert_eq!(f.method_name, "add_light_client_block");
+                assert_eq!(f.gas.as_gas(), MAX_GAS_300T);
+            }
+            a => panic!("{a:?}"),
+        }
+    }
+    let queries = mock
+        .recorded()
+        .iter()
+        .filter(|r| r.method == "query")
+        .count();
+    assert_eq!(queries, 1, "nonce fetched once");
+    let blocks = mock
+        .recorded()
+        .iter()
+        .filter(|r| r.method == "block")
+        .count();
+    assert_eq!(blocks, 1, "reference block reused within its TTL");
+}
+
+#[tokio::test]
+async fn invalid_nonce_resyncs_and_re_signs() {
+    let seen: Seen = Arc::default();
+    let s2 = seen.clone();
+    let mock = MockRpc::start(move |_, method, params| match method {
+        "query" => Reply::Result(json!({"nonce": 10, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "broadcast_tx_commit" => {
+            let st = decode(params[0].as_str().unwrap());
+            let nonce = st.transaction.nonce().nonce();
+            s2.lock().unwrap().push(st);
+            if nonce <= 20 {
+                // Someone else used this key: the node knows a higher nonce.
+                Reply::Error(json!({"name": "HANDLER_ERROR",
+                    "cause": {"name": "INVALID_TRANSACTION", "info": {"InvalidNonce": {"ak_nonce": 20, "tx_nonce": nonce}}},
+                    "code": -32000, "message": "Server error",
+                    "data": {"TxExecutionError": {"InvalidTxError": {"InvalidNonce": {"ak_nonce": 20, "tx_nonce": nonce}}}}}))
+            } else {
+                Reply::Result(fixture_result("tx-success.json"))
+            }
+        }
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let tx = sender(&mock.url, TxOptions::default());
+    let mut hashes = Vec::new();
+    let out = tx
+        .send_with("lc.b.test.near", vec![actions::transfer(1)], |h| {
+            hashes.push(*h)
+        })
+        .await
+        .unwrap();
+    assert!(out.is_success());
+    let nonces: Vec<u64> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.transaction.nonce().nonce())
+        .collect();
+    assert_eq!(nonces, vec![11, 21]);
+    assert_eq!(hashes.len(), 2);
+    assert_ne!(hashes[0], hashes[1]);
+}
+
+#[tokio::test]
+async fn old_node_invalid_nonce_without_cause_is_recognised() {
+    let count = Arc::new(StdMutex::new(0));
+    let c2 = count.clone();
+    let mock = MockRpc::start(move |_, method, _| match method {
+        "query" => Reply::Result(json!({"nonce": 3, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "broadcast_tx_commit" => {
+            let mut n = c2.lock().unwrap();
+            *n += 1;
+            if *n == 1 {
+                Reply::Error(json!({"code": -32000, "message": "Server error",
+                    "data": {"TxExecutionError": {"InvalidTxError": {"InvalidNonce": {"ak_nonce": 9, "tx_nonce": 4}}}}}))
+            } else {
+                Reply::Result(fixture_result("tx-failure-old-protocol63.json"))
+            }
+        }
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let tx = sender(&mock.url, TxOptions::default());
+    let out = tx
+        .send("connector.b.test.near", vec![actions::transfer(1)])
+        .await
+        .unwrap();
+    // Executed, and failed on chain: an Ok outcome with the failure's text.
+    assert!(!out.is_success());
+    assert!(out
+        .failure()
+        .unwrap()
+        .message
+        .contains("ERR_ALREADY_DELIVERED"));
+    assert_eq!(*count.lock().unwrap(), 2);
+}
+
+#[tokio::test]
+async fn other_invalid_transactions_are_errors() {
+    let mock = MockRpc::start(|_, method, _| match method {
+        "query" => Reply::Result(json!({"nonce": 3, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        _ => Reply::Error(json!({"name": "HANDLER_ERROR",
+            "cause": {"name": "INVALID_TRANSACTION", "info": {"NotEnoughBalance": {"signer_id": "relayer.test.near", "balance": "1", "cost": "2"}}},
+            "code": -32000, "message": "Server error", "data": {"TxExecutionError": {"InvalidTxError": {"NotEnoughBalance": {}}}}})),
+    })
+    .await;
+    let e = sender(&mock.url, TxOptions::default())
+        .send("x.test.near", vec![actions::transfer(1)])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, TxError::Invalid(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_timeout_is_followed_by_polling_tx_status() {
+    let mock = MockRpc::start(|_, method, _| match method {
+        "query" => Reply::Result(json!({"nonce": 3, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "broadcast_tx_commit" => Reply::Error(handler_error("TIMEOUT_ERROR", "Timeout")),
+        "tx" => Reply::Result(fixture_result("tx-success.json")),
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let opts = TxOptions {
+        status_poll: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let tx = sender(&mock.url, opts);
+    let prepared = tx
+        .prepare("lc.b.test.near", vec![actions::transfer(1)])
+        .await
+        .unwrap();
+    let out = tx.submit(&prepared).await.unwrap();
+    assert!(out.is_success());
+    let reqs = mock.recorded();
+    let status_req = reqs.iter().find(|r| r.method == "tx").unwrap();
+    assert_eq!(
+        status_req.params,
+        json!([prepared.hash.to_string(), "relayer.test.near"])
+    );
+}
+
+#[tokio::test]
+async fn unknown_transaction_is_polled_until_the_deadline() {
+    let mock =
+        MockRpc::start(|_, _, _| Reply::Error(handler_error("UNKNOWN_TRANSACTION", "not found")))
+            .await;
+    let opts = TxOptions {
+        status_poll: Duration::from_millis(20),
+        status_timeout: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let e = sender(&mock.url, opts)
+        .wait_for_outcome(&xsc_core::CryptoHash([5; 32]), "relayer.test.near")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, TxError::Unconfirmed { .. }), "{e:?}");
+    assert!(mock.count() >= 3);
+}
+
+#[tokio::test]
+async fn create_account_sends_create_transfer_add_key() {
+    let seen: Seen = Arc::default();
+    let s2 = seen.clone();
+    let mock = MockRpc::start(move |_, method, params| match method {
+        "query" => Reply::Result(json!({"nonce": 0, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        _ => {
+            s2.lock().unwrap().push(decode(params[0].as_str().unwrap()));
+            Reply::Result(fixture_result("tx-success.json"))
+        }
+    })
+    .await;
+    let tx = sender(&mock.url, TxOptions::default());
+    let new_key = TxSigner::from_seed("lc.relayer.test.near", "lc")
+        .unwrap()
+        .public_key();
+    tx.create_account("lc.relayer.test.near", new_key.clone(), 5_000)
+        .await
+        .unwrap();
+    tx.deploy_contract("lc.relayer.test.near", vec![0, 97, 115, 109])
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    match seen[0].transaction.actions() {
+        [Action::CreateAccount(_), Action::Transfer(t), Action::AddKey(k)] => {
+            assert_eq!(t.deposit.as_yoctonear(), 5_000);
+            assert_eq!(k.public_key, new_key);
+        }
+        a => panic!("{a:?}"),
+    }
+    assert!(
+        matches!(seen[1].transaction.actions(), [Action::DeployContract(d)] if d.code == vec![0, 97, 115, 109])
+    );
+}
+
+#[test]
+fn rejections_are_found_in_nested_json() {
+    let v = json!({"TxExecutionError": {"InvalidTxError": {"InvalidNonce": {"ak_nonce": 9, "tx_nonce": 4}}}});
+    assert_eq!(rejection_in(&v, ""), Some(Rejection::Nonce(Some(9))));
+    assert_eq!(
+        rejection_in(&json!({"InvalidTxError": "Expired"}), ""),
+        Some(Rejection::Expired)
+    );
+    assert_eq!(
+        rejection_in(&json!({"InvalidTxError": {"NotEnoughBalance": {}}}), ""),
+        None
+    );
+}
