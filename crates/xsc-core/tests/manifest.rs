@@ -3,23 +3,11 @@
 
 use xsc_core::hashing::{approval_message, block_and_next_hash, inner_lite_bytes};
 use xsc_core::proof::outcome_leaf;
-use xsc_core::{
-    trusted_state_for, verify_outcome_proof, LightClient, LightClientBlockLiteView, NativeCrypto,
-};
+use xsc_core::{verify_outcome_proof, LightClient, NativeCrypto};
 use xsc_vectors::{manifest, Verdict};
 
 fn start(case: &xsc_vectors::ChainCase) -> LightClient {
-    let head = case.head();
-    let first_epoch = case.blocks().first().map(|b| b.inner_lite.epoch_id);
-    let state = trusted_state_for(
-        &NativeCrypto,
-        &LightClientBlockLiteView::from(&head),
-        head.next_bps.clone(),
-        case.bps(),
-        first_epoch.as_ref(),
-    )
-    .expect("trusted state");
-    LightClient::new(state)
+    case.start()
 }
 
 #[test]

@@ -117,6 +117,21 @@ impl ChainCase {
     pub fn blocks(&self) -> Vec<LightClientBlockView> {
         self.steps.iter().map(|s| block(&s.block)).collect()
     }
+    /// The native light client this chain starts from: the trusted head, its `next_bps`, and
+    /// `bps` for the first step's epoch (`xsc_core::trusted_state_for`).
+    pub fn start(&self) -> xsc_core::LightClient {
+        let head = self.head();
+        let first_epoch = self.blocks().first().map(|b| b.inner_lite.epoch_id);
+        let state = xsc_core::trusted_state_for(
+            &xsc_core::NativeCrypto,
+            &xsc_core::LightClientBlockLiteView::from(&head),
+            head.next_bps.clone(),
+            self.bps(),
+            first_epoch.as_ref(),
+        )
+        .unwrap_or_else(|e| panic!("{}: trusted state: {e}", self.name));
+        xsc_core::LightClient::new(state)
+    }
 }
 
 /// Every chain's blocks, for mutation tests: (case, head, first-epoch producers, blocks).

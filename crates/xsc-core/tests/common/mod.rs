@@ -4,27 +4,16 @@
 #![allow(dead_code)]
 
 use xsc_core::{
-    trusted_state_for, CryptoHash, EpochProducers, Error, LightClient, LightClientBlockLiteView,
-    LightClientBlockView, LightClientExecutionProof, LightClientStore, NativeCrypto, Signature,
-    StoredBlock,
+    CryptoHash, EpochProducers, Error, LightClient, LightClientBlockView,
+    LightClientExecutionProof, LightClientStore, NativeCrypto, Signature, StoredBlock,
 };
 use xsc_vectors::{manifest, ChainCase, Verdict};
 
 pub const C: NativeCrypto = NativeCrypto;
 
-/// The light client a manifest chain starts from (as `tests/manifest.rs` does).
+/// The light client a manifest chain starts from.
 pub fn start(case: &ChainCase) -> LightClient {
-    let head = case.head();
-    let first_epoch = case.blocks().first().map(|b| b.inner_lite.epoch_id);
-    let state = trusted_state_for(
-        &C,
-        &LightClientBlockLiteView::from(&head),
-        head.next_bps.clone(),
-        case.bps(),
-        first_epoch.as_ref(),
-    )
-    .expect("trusted state");
-    LightClient::new(state)
+    case.start()
 }
 
 /// One accepted step of a real chain, with the light client exactly as it was before the step.
