@@ -142,10 +142,10 @@ impl LightClient {
             this.acl_init_super_admin(admin.clone()),
             ContractError::AclInit.as_str()
         );
-        require!(
-            this.acl_grant_role(Role::Dao.into(), admin).is_some(),
-            ContractError::AclInit.as_str()
-        );
+        // `acl_grant_role` checks that the *caller* is an admin; at initialisation the admin may
+        // be another account (a DAO), so grant directly.
+        this.acl_get_or_init()
+            .grant_role_unchecked(Role::Dao, &admin);
         this
     }
 }

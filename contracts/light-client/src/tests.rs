@@ -474,3 +474,15 @@ fn non_ed25519_producer_key_is_a_clear_rejection() {
     let err = try_add(&mut lc, &case.blocks()[0]).unwrap_err();
     assert!(err.starts_with("ERR_UNSUPPORTED_KEY"), "{err}");
 }
+
+#[test]
+fn an_explicit_admin_other_than_the_deployer_gets_super_admin_and_dao() {
+    let case = chain("testnet-105M");
+    fresh_storage();
+    set_caller("deployer.near");
+    let lc = LightClient::new(case.head(), None, None, Some(account("dao.near")));
+    assert!(lc.acl_is_super_admin(account("dao.near")));
+    assert!(lc.acl_has_role(Role::Dao.into(), account("dao.near")));
+    assert!(!lc.acl_is_super_admin(account("deployer.near")));
+    assert!(!lc.acl_has_role(Role::Dao.into(), account("deployer.near")));
+}
