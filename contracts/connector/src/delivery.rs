@@ -1,0 +1,378 @@
+//! The one proof path every inbound message takes:
+//!
+//! 1. A relayer calls a delivery method with borsh `(LightClientExecutionProof, height)`. The
+//!    connector checks the claimed outcome cheaply (executor is the locker, status is success, a
+//!    message of the method's kind for this connector that is not yet delivered, enough gas and
+//!    deposit) and panics with an `ERR_*` reason otherwise, so a hopeless delivery costs the
+//!    relayer one receipt and its deposit comes back with the failed receipt.
+//! 2. One hop: `ext_light_client::verify_outcome(proof, height)`, then `on_delivery_verified`.
+//! 3. The callback re-runs the same checks on the *proven* outcome (another delivery may have
+//!    won the race meanwhile), marks the message delivered and acts on it. It never panics: a
+//!    delivery that fails here refunds the relayer's whole deposit and logs `delivery_rejected`.
+
+use crate::events::ConnectorEvent;
+use crate::replay::Seen;
+use crate::{
+    refund, Connector, ConnectorError, ConnectorExt, GAS_CROSS_CALL_DONE, GAS_DELIVERY_OVERHEAD,
+    GAS_ON_DELIVERY_VERIFIED, GAS_SOURCE_CALLBACK, GAS_VERIFY_OUTCOME,
+};
+use near_plugins::{pause, Pausable};
+use near_sdk::json_types::{U128, U64};
+use near_sdk::{env, near, AccountId, Gas, Promise, PromiseError};
+use xsc_core::{ExecutionStatusView, LightClientExecutionProof, ProvenOutcome};
+use xsc_interfaces::calimero::{CrossCallEvent, CrossResponseEvent};
+use xsc_interfaces::{ext_light_client, MessageKind, TransportEvent};
+
+/// One message taken from an outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Message {
+    CrossCall {
+        nsn: u64,
+        request_id: u64,
+        call: CrossCallEvent,
+    },
+    CrossCallResponse {
+        nsn: u64,
+        request_id: u64,
+        response: CrossResponseEvent,
+    },
+    Xcall {
+        nsn: u64,
+        from: String,
+        to: AccountId,
+        sn: u64,
+        data: Vec<u8>,
+        two_way: bool,
+        expires_at: u64,
+    },
+    XcallResponse {
+        nsn: u64,
+        sn: u64,
+        code: i32,
+        msg: String,
+    },
+    /// Sequenced by the locker but unusable (its Calimero line is missing or does not parse):
+    /// consumed as refused so that it never blocks the window.
+    Malformed { kind: MessageKind, nsn: u64 },
+}
+
+impl Message {
+    pub(crate) fn nsn(&self) -> u64 {
+        match self {
+            Message::CrossCall { nsn, .. }
+            | Message::CrossCallResponse { nsn, .. }
+            | Message::Xcall { nsn, .. }
+            | Message::XcallResponse { nsn, .. }
+            | Message::Malformed { nsn, .. } => *nsn,
+        }
+    }
+}
+
+fn from_event(event: TransportEvent, calimero_line: Option<&String>) -> Message {
+    match event {
+        TransportEvent::CrossCall(m) => match calimero_line.map(|l| CrossCallEvent::parse(l)) {
+            Some(Ok(call)) => Message::CrossCall {
+                nsn: m.nsn.0,
+                request_id: m.request_id.0,
+                call,
+            },
+            _ => Message::Malformed {
+                kind: MessageKind::CrossCall,
+                nsn: m.nsn.0,
+            },
+        },
+        TransportEvent::CrossCallResponse(m) => {
+            match calimero_line.map(|l| CrossResponseEvent::parse(l)) {
+                Some(Ok(response)) => Message::CrossCallResponse {
+                    nsn: m.nsn.0,
+                    request_id: m.request_id.0,
+                    response,
+                },
+                _ => Message::Malformed {
+                    kind: MessageKind::CrossCallResponse,
+                    nsn: m.nsn.0,
+                },
+            }
+        }
+        TransportEvent::XcallMessage(m) => Message::Xcall {
+            nsn: m.nsn.0,
+            from: m.from,
+            to: m.to,
+            sn: m.sn.0,
+            data: m.data.0,
+            two_way: m.rollback,
+            expires_at: m.expires_at.0,
+        },
+        TransportEvent::XcallResponse(m) => Message::XcallResponse {
+            nsn: m.nsn.0,
+            sn: m.sn.0,
+            code: m.code,
+            msg: m.msg,
+        },
+    }
+}
+
+/// Gas left in the current call.
+pub(crate) fn remaining_gas() -> Gas {
+    env::prepaid_gas().saturating_sub(env::used_gas())
+}
+
+impl Connector {
+    /// The first message of `kind` addressed to this connector that is not yet delivered, from
+    /// an outcome of the locker that succeeded. Every log line is examined, not only the first:
+    /// one outcome may carry several messages (a transaction with several actions).
+    pub(crate) fn select(
+        &self,
+        kind: MessageKind,
+        executor_id: &str,
+        status: &ExecutionStatusView,
+        logs: &[String],
+    ) -> Result<Message, ConnectorError> {
+        let locker = self.locker.as_ref().ok_or(ConnectorError::LockerNotSet)?;
+        if executor_id != locker.as_str() {
+            return Err(ConnectorError::WrongExecutor);
+        }
+        if !matches!(
+            status,
+            ExecutionStatusView::SuccessValue(_) | ExecutionStatusView::SuccessReceiptId(_)
+        ) {
+            return Err(ConnectorError::OutcomeNotSuccess);
+        }
+        let me = env::current_account_id();
+        let mut seen_delivered = false;
+        for (i, line) in logs.iter().enumerate() {
+            let Some(event) = TransportEvent::parse(line, kind) else {
+                continue;
+            };
+            let (dst, net, nsn) = event.route();
+            if *dst != me || net != self.local_net {
+                continue;
+            }
+            match self.seen(nsn) {
+                Seen::Delivered => seen_delivered = true,
+                Seen::BeyondWindow => return Err(ConnectorError::BeyondWindow),
+                Seen::Open => {
+                    // A Calimero line is the log right before its transport event.
+                    let calimero = kind.calimero_prefix().and_then(|prefix| {
+                        i.checked_sub(1)
+                            .and_then(|j| logs.get(j))
+                            .filter(|l| l.starts_with(prefix))
+                    });
+                    return Ok(from_event(event, calimero));
+                }
+            }
+        }
+        Err(if seen_delivered {
+            ConnectorError::AlreadyDelivered
+        } else {
+            ConnectorError::NoMessage
+        })
+    }
+
+    /// Requirements the relayer meets with gas or deposit, checked before the light client hop.
+    fn precheck(&self, message: &Message, deposit: u128) {
+        let needed = match message {
+            Message::CrossCall { call, .. } => GAS_DELIVERY_OVERHEAD
+                .saturating_add(Gas::from_gas(call.destination_gas))
+                .saturating_add(GAS_CROSS_CALL_DONE),
+            Message::CrossCallResponse { .. } => {
+                GAS_DELIVERY_OVERHEAD.saturating_add(GAS_SOURCE_CALLBACK)
+            }
+            Message::Xcall { .. } => {
+                let cost = self.request_deposit(message);
+                if deposit < cost {
+                    ConnectorError::InsufficientDeposit
+                        .panic_with(&format!("attached {deposit}, need {cost} yoctoNEAR"));
+                }
+                GAS_DELIVERY_OVERHEAD
+            }
+            _ => GAS_DELIVERY_OVERHEAD,
+        };
+        if env::prepaid_gas() < needed {
+            ConnectorError::NotEnoughGas.panic_with(&format!("need {needed}"));
+        }
+    }
+
+    /// Steps 1 and 2 of every delivery method.
+    fn deliver(
+        &mut self,
+        kind: MessageKind,
+        proof: LightClientExecutionProof,
+        height: u64,
+    ) -> Promise {
+        let outcome = &proof.outcome_proof.outcome;
+        let message = self
+            .select(kind, &outcome.executor_id, &outcome.status, &outcome.logs)
+            .unwrap_or_else(|e| e.panic());
+        let deposit = env::attached_deposit().as_yoctonear();
+        self.precheck(&message, deposit);
+        ext_light_client::ext(self.light_client.clone())
+            .with_static_gas(GAS_VERIFY_OUTCOME)
+            .with_unused_gas_weight(0)
+            .verify_outcome(proof, height)
+            .then(
+                Self::ext(env::current_account_id())
+                    .with_static_gas(GAS_ON_DELIVERY_VERIFIED)
+                    .with_unused_gas_weight(1)
+                    .on_delivery_verified(kind, env::predecessor_account_id(), U128(deposit)),
+            )
+    }
+
+    /// Nothing changed: refund everything and say why.
+    fn reject(
+        &self,
+        kind: MessageKind,
+        relayer: &AccountId,
+        deposit: u128,
+        nsn: Option<u64>,
+        error: ConnectorError,
+    ) {
+        refund(relayer, deposit);
+        ConnectorEvent::DeliveryRejected {
+            kind,
+            nsn: nsn.map(U64),
+            code: error.code().to_string(),
+            refunded: U128(deposit),
+        }
+        .emit();
+    }
+
+    /// Consumed and acted on.
+    pub(crate) fn accept(&mut self, kind: MessageKind, nsn: u64) {
+        self.mark_delivered(nsn);
+        ConnectorEvent::Delivered {
+            kind,
+            nsn: U64(nsn),
+        }
+        .emit();
+    }
+
+    /// Consumed without acting on it.
+    pub(crate) fn refuse(
+        &mut self,
+        kind: MessageKind,
+        nsn: u64,
+        target: &str,
+        error: ConnectorError,
+    ) {
+        self.mark_delivered(nsn);
+        ConnectorEvent::MessageRefused {
+            kind,
+            nsn: U64(nsn),
+            target: target.to_string(),
+            code: error.code().to_string(),
+        }
+        .emit();
+    }
+}
+
+#[near]
+impl Connector {
+    /// Calimero: deliver a proven `cross_call` of the other chain. **Borsh** arguments
+    /// `(LightClientExecutionProof, u64 height)`. Payable (any deposit is refunded). Prepaid gas:
+    /// `GAS_DELIVERY_OVERHEAD + destination_gas + GAS_CROSS_CALL_DONE`.
+    #[pause]
+    #[payable]
+    pub fn cross_call_execute(
+        &mut self,
+        #[serializer(borsh)] proof: LightClientExecutionProof,
+        #[serializer(borsh)] height: u64,
+    ) -> Promise {
+        self.deliver(MessageKind::CrossCall, proof, height)
+    }
+
+    /// Calimero: deliver a proven response of the other chain; the source callback receives
+    /// `{"response", "calimero_predecessor_id", "request_id"}`. **Borsh** arguments. Prepaid
+    /// gas: `GAS_DELIVERY_OVERHEAD + GAS_SOURCE_CALLBACK`.
+    #[pause]
+    #[payable]
+    pub fn cross_call_receive_response(
+        &mut self,
+        #[serializer(borsh)] proof: LightClientExecutionProof,
+        #[serializer(borsh)] height: u64,
+    ) -> Promise {
+        self.deliver(MessageKind::CrossCallResponse, proof, height)
+    }
+
+    /// xCall: deliver a proven message of the other chain; it waits for `execute_call`.
+    /// **Borsh** arguments. The deposit pays for storing the request (surplus refunded at once,
+    /// the rest when the request is cleared).
+    #[pause]
+    #[payable]
+    pub fn xcall_receive_message(
+        &mut self,
+        #[serializer(borsh)] proof: LightClientExecutionProof,
+        #[serializer(borsh)] height: u64,
+    ) -> Promise {
+        self.deliver(MessageKind::XcallMessage, proof, height)
+    }
+
+    /// xCall: deliver a proven response to a two-way message sent from here. **Borsh**
+    /// arguments.
+    #[pause]
+    #[payable]
+    pub fn xcall_receive_response(
+        &mut self,
+        #[serializer(borsh)] proof: LightClientExecutionProof,
+        #[serializer(borsh)] height: u64,
+    ) -> Promise {
+        self.deliver(MessageKind::XcallResponse, proof, height)
+    }
+
+    /// Step 3 of every delivery. Never panics (the relayer's deposit is in the contract now).
+    #[private]
+    pub fn on_delivery_verified(
+        &mut self,
+        #[serializer(borsh)] kind: MessageKind,
+        #[serializer(borsh)] relayer: AccountId,
+        #[serializer(borsh)] deposit: U128,
+        #[callback_result]
+        #[serializer(borsh)]
+        outcome: Result<ProvenOutcome, PromiseError>,
+    ) {
+        let deposit = deposit.0;
+        let Ok(outcome) = outcome else {
+            return self.reject(kind, &relayer, deposit, None, ConnectorError::ProofRejected);
+        };
+        let message = match self.select(kind, &outcome.executor_id, &outcome.status, &outcome.logs)
+        {
+            Ok(message) => message,
+            Err(e) => return self.reject(kind, &relayer, deposit, None, e),
+        };
+        let nsn = message.nsn();
+        let result = match message {
+            Message::Malformed { kind, nsn } => {
+                self.refuse(kind, nsn, "", ConnectorError::MalformedMessage);
+                Ok(0)
+            }
+            Message::CrossCall {
+                nsn,
+                request_id,
+                call,
+            } => self.deliver_cross_call(nsn, request_id, call),
+            Message::CrossCallResponse {
+                nsn,
+                request_id,
+                response,
+            } => self.deliver_cross_response(nsn, request_id, response),
+            Message::Xcall {
+                nsn,
+                from,
+                to,
+                sn,
+                data,
+                two_way,
+                expires_at,
+            } => self.deliver_xcall_message(
+                nsn, from, to, sn, data, two_way, expires_at, &relayer, deposit,
+            ),
+            Message::XcallResponse { nsn, sn, code, msg } => {
+                self.deliver_xcall_response(nsn, sn, code, msg)
+            }
+        };
+        match result {
+            Ok(used) => refund(&relayer, deposit.saturating_sub(used)),
+            Err(e) => self.reject(kind, &relayer, deposit, Some(nsn), e),
+        }
+    }
+}
