@@ -10,13 +10,35 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CONTRACTS=(${XSC_CONTRACTS:-xsc-light-client})
+# Every package under contracts/ (its [package] name), unless XSC_CONTRACTS lists some
+# (space-separated package names). A new contract is picked up without editing this file.
+discover_contracts() {
+  local manifest
+  for manifest in contracts/*/Cargo.toml; do
+    [ -f "$manifest" ] || continue
+    sed -n '/^\[package\]/,/^\[/{s/^name *= *"\([^"]*\)".*/\1/p;}' "$manifest" | head -n 1
+  done
+}
+if [ -n "${XSC_CONTRACTS:-}" ]; then
+  read -r -a CONTRACTS <<< "$XSC_CONTRACTS"
+else
+  mapfile -t CONTRACTS < <(discover_contracts)
+fi
+if [ "${#CONTRACTS[@]}" -eq 0 ]; then
+  echo "build.sh: no contracts found (contracts/*/Cargo.toml)" >&2
+  exit 1
+fi
+echo "contracts: ${CONTRACTS[*]}"
 
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 rustup component list --installed 2>/dev/null | grep -q '^rust-src' || rustup component add rust-src
 
 export RUSTC_BOOTSTRAP=1
-export RUSTFLAGS="-C target-cpu=mvp -C link-arg=-s"
+# `--cfg near` is what cargo-near sets. near-sdk 5.15 does not look at it (same bytes with or
+# without), but newer near-sdk releases (with `near-sdk-env`) do: without it they build their
+# "pure-Rust fallbacks, not for on-chain use", where `env::panic_str` is a bare wasm trap (no ERR_
+# message reaches the caller) and hashes run in wasm instead of the host functions.
+export RUSTFLAGS="-C target-cpu=mvp -C link-arg=-s --cfg near"
 export CARGO_PROFILE_RELEASE_PANIC=abort
 packages=()
 for c in "${CONTRACTS[@]}"; do packages+=(-p "$c"); done

@@ -26,15 +26,30 @@
 //!   with [`tx::TxSender::send_with`] (record its hash first with
 //!   [`queue::MessageStore::set_delivery_tx`]) → `mark_delivered`, `mark_retry` or `mark_failed`
 //!   as [`queue::classify_failure`] decides with the connector's error codes.
+//!
+//! # The connector-specific half
+//!
+//! - [`events`]: the connector's transport events and delivery verdicts (own serde structs).
+//! - [`indexer`], [`delivery`], [`service`]: both directions of a chain pair in one process.
+//! - [`deploy`], [`status`]: `xsc deploy` and `xsc status`.
+//! - [`localnet`], [`demo`]: local sandbox pairs for `xsc demo`, end-to-end tests, benchmarks.
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod delivery;
+pub mod demo;
+pub mod deploy;
+pub mod events;
+pub mod indexer;
 pub mod lightclient_relay;
+pub mod localnet;
 pub mod logging;
 pub mod metrics;
 pub mod queue;
 pub mod rpc;
+pub mod service;
 pub mod signer;
+pub mod status;
 pub mod tx;
 
 #[cfg(test)]

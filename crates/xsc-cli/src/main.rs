@@ -1,9 +1,11 @@
 //! `xsc`: the xsc command-line tool.
 //!
 //! Offline subcommands verify RPC data with `xsc-core`, exactly as the light client contract does.
+//! `relay`, `status`, `deploy` and `demo` run the bridge (`xsc-bridge`).
 //! Exit status: 0 when everything verified, 1 when some input was rejected or invalid, 2 for usage
 //! errors and inputs that cannot be used at all (see each subcommand).
 
+mod bridge;
 mod json;
 mod verify_blocks;
 mod verify_proof;
@@ -36,6 +38,14 @@ enum Command {
     VerifyBlocks(verify_blocks::Args),
     /// Verify an execution outcome proof (RPC `EXPERIMENTAL_light_client_proof` result).
     VerifyProof(verify_proof::Args),
+    /// Run the bridge service: both directions of the configured chain pair.
+    Relay(bridge::ConfigArgs),
+    /// Show pending and failed messages and the light client heads.
+    Status(bridge::StatusArgs),
+    /// Deploy and initialise the light clients, connectors (and demo dapps) on two chains.
+    Deploy(Box<bridge::DeployArgs>),
+    /// Two local sandbox chains, deployment, the bridge service and both demo round trips.
+    Demo(bridge::DemoArgs),
 }
 
 impl Command {
@@ -43,6 +53,10 @@ impl Command {
         match self {
             Command::VerifyBlocks(args) => verify_blocks::run(&args),
             Command::VerifyProof(args) => verify_proof::run(&args),
+            Command::Relay(args) => bridge::relay(&args),
+            Command::Status(args) => bridge::status(&args),
+            Command::Deploy(args) => bridge::deploy(&args),
+            Command::Demo(args) => bridge::demo(&args),
         }
     }
 }

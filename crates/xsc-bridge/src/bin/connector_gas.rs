@@ -1,0 +1,736 @@
+//! Exact gas of the connector's operations on two local sandboxes (numbers for BENCHMARKS.md).
+//!
+//! Everything is deployed with the deployment code of `xsc deploy` ([`LocalPair::start`]); no
+//! relayer service runs: this bin sends each message, relays the light client block and
+//! delivers the proof itself, so that it knows every transaction's hash. Gas comes from
+//! `EXPERIMENTAL_tx_status` (`wait_until: FINAL`): the transaction's conversion plus every
+//! receipt of `receipts_outcome`, each attributed to its executor and method.
+//!
+//! `cargo run --release -p xsc-bridge --bin connector_gas` (needs a neard sandbox binary and
+//! `res/*.wasm`).
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use xsc_bridge::delivery::{classify, Decision, Relay};
+use xsc_bridge::demo::{self, LocalPair, PairOptions};
+use xsc_bridge::deploy::NEAR;
+use xsc_bridge::events::{parse_transport, MessageKind};
+use xsc_bridge::lightclient_relay::{ContractTarget, LightClientRelay, RelayConfig, RpcSource};
+use xsc_bridge::localnet::{find_neard, MISSING_BIN, VALIDATOR};
+use xsc_bridge::rpc::{BlockRef, FinalOutcome, ProofTarget, RpcClient};
+use xsc_bridge::tx::{actions, TxSender, MAX_GAS_300T};
+use xsc_core::CryptoHash;
+
+type R<T> = Result<T, String>;
+
+const T: Duration = Duration::from_secs(300);
+const TGAS: f64 = 1e12;
+
+fn s(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// One receipt (or the transaction's conversion) with the gas it burnt.
+#[derive(Debug, Clone)]
+struct Item {
+    id: CryptoHash,
+    executor: String,
+    predecessor: String,
+    /// Method names, or the other actions (`Transfer`, …); `tx` for the conversion.
+    what: String,
+    gas: u64,
+    logs: Vec<String>,
+    block_hash: Option<CryptoHash>,
+    is_receipt: bool,
+}
+
+/// A measured transaction.
+#[derive(Debug, Clone)]
+struct Measured {
+    tx_hash: CryptoHash,
+    items: Vec<Item>,
+}
+
+impl Measured {
+    fn total(&self) -> u64 {
+        self.items.iter().map(|i| i.gas).sum()
+    }
+
+    fn receipts(&self) -> usize {
+        self.items.iter().filter(|i| i.is_receipt).count()
+    }
+
+    /// Gas of the receipts executed by `executor` calling `method`.
+    fn gas_of(&self, executor: &str, method: &str) -> u64 {
+        self.items
+            .iter()
+            .filter(|i| i.is_receipt && i.executor == executor && i.what == method)
+            .map(|i| i.gas)
+            .sum()
+    }
+
+    /// The receipt of `executor` whose logs hold a transport event of `kind`.
+    fn message(&self, executor: &str, kind: MessageKind) -> R<&Item> {
+        self.items
+            .iter()
+            .find(|i| {
+                i.is_receipt
+                    && i.executor == executor
+                    && i.logs
+                        .iter()
+                        .any(|l| parse_transport(l).is_some_and(|m| m.kind == kind))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "no `{}` event of {executor} in transaction {}",
+                    kind.event_name(),
+                    self.tx_hash
+                )
+            })
+    }
+
+    fn logs(&self) -> impl Iterator<Item = &str> {
+        self.items
+            .iter()
+            .flat_map(|i| i.logs.iter().map(String::as_str))
+    }
+}
+
+/// What a receipt does: its function calls' method names, else its action kinds.
+fn receipt_what(receipt: &Value) -> String {
+    let Some(acts) = receipt
+        .pointer("/receipt/Action/actions")
+        .and_then(Value::as_array)
+    else {
+        return if receipt.pointer("/receipt/Data").is_some() {
+            "(data)".into()
+        } else {
+            "?".into()
+        };
+    };
+    let names: Vec<String> = acts
+        .iter()
+        .map(|a| match a {
+            Value::Object(m) => match m.get("FunctionCall") {
+                Some(fc) => fc["method_name"].as_str().unwrap_or("?").to_string(),
+                None => m.keys().next().cloned().unwrap_or_default(),
+            },
+            Value::String(x) => x.clone(),
+            _ => "?".into(),
+        })
+        .collect();
+    names.join("+")
+}
+
+/// Every outcome of a transaction with its gas, from `EXPERIMENTAL_tx_status` (final).
+async fn measure(rpc: &RpcClient, tx_hash: &CryptoHash, sender: &str) -> R<Measured> {
+    let mut v = Value::Null;
+    for _ in 0..60 {
+        match rpc
+            .call_value(
+                "EXPERIMENTAL_tx_status",
+                json!({"tx_hash": tx_hash.to_string(), "sender_account_id": sender, "wait_until": "FINAL"}),
+            )
+            .await
+        {
+            Ok(x) if x.get("final_execution_status").and_then(Value::as_str) == Some("FINAL") => {
+                v = x;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("EXPERIMENTAL_tx_status {tx_hash}: {e}; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    if v.is_null() {
+        return Err(format!("transaction {tx_hash} not final"));
+    }
+    let out: FinalOutcome = serde_json::from_value(v.clone()).map_err(s)?;
+    let mut receipts: HashMap<String, (String, String)> = HashMap::new();
+    for r in v["receipts"].as_array().into_iter().flatten() {
+        receipts.insert(
+            r["receipt_id"].as_str().unwrap_or_default().to_string(),
+            (
+                r["predecessor_id"].as_str().unwrap_or_default().to_string(),
+                receipt_what(r),
+            ),
+        );
+    }
+    let mut items = Vec::new();
+    if let Some(t) = &out.transaction_outcome {
+        items.push(Item {
+            id: t.id,
+            executor: t.outcome.executor_id.clone(),
+            predecessor: t.outcome.executor_id.clone(),
+            what: "(transaction → receipt)".into(),
+            gas: t.outcome.gas_burnt,
+            logs: t.outcome.logs.clone(),
+            block_hash: t.block_hash,
+            is_receipt: false,
+        });
+    }
+    for o in &out.receipts_outcome {
+        let (predecessor, what) = receipts
+            .get(&o.id.to_string())
+            .cloned()
+            .unwrap_or_else(|| ("?".into(), "?".into()));
+        items.push(Item {
+            id: o.id,
+            executor: o.outcome.executor_id.clone(),
+            predecessor,
+            what,
+            gas: o.outcome.gas_burnt,
+            logs: o.outcome.logs.clone(),
+            block_hash: o.block_hash,
+            is_receipt: true,
+        });
+    }
+    Ok(Measured {
+        tx_hash: *tx_hash,
+        items,
+    })
+}
+
+/// A table row.
+struct Row {
+    op: String,
+    total: u64,
+    /// Total minus the destination's own receipt (or the part the row names).
+    excl: Option<(u64, String)>,
+    receipts: usize,
+    m: Measured,
+}
+
+struct Bench {
+    pair: LocalPair,
+    /// The relayer's signer on each chain.
+    relayer: [Arc<TxSender>; 2],
+    /// `relays[i]` keeps chain i's light client up to date with the other chain.
+    relays: [Relay; 2],
+    rows: Vec<Row>,
+}
+
+impl Bench {
+    fn conn(&self, i: usize) -> &str {
+        &self.pair.deployed[i].accounts.connector
+    }
+
+    /// A user transaction (root account of chain `at`), measured.
+    async fn user_call(
+        &self,
+        at: usize,
+        account: &str,
+        method: &str,
+        args: Value,
+        deposit: u128,
+    ) -> R<(Measured, FinalOutcome)> {
+        let out = demo::call(&self.pair.users[at], account, method, args, deposit).await?;
+        let h = out.tx_hash().ok_or("no transaction hash")?;
+        let m = measure(&self.pair.rpcs[at], &h, VALIDATOR).await?;
+        Ok((m, out))
+    }
+
+    /// Deliver the `kind` message held by a receipt of `m` (executed on chain `from`) to the
+    /// other chain: relay a light client block if needed, get the proof, call the delivery
+    /// method. Returns the delivery transaction, measured.
+    async fn deliver(
+        &self,
+        from: usize,
+        m: &Measured,
+        kind: MessageKind,
+        deposit: u128,
+    ) -> R<Measured> {
+        let to = 1 - from;
+        let item = m.message(self.conn(from), kind)?;
+        let bh = item.block_hash.ok_or("outcome without block hash")?;
+        let height = self.pair.rpcs[from]
+            .block(BlockRef::Hash(bh))
+            .await
+            .map_err(s)?
+            .header
+            .height;
+        let head = self.relays[to].proof_head_for(height, T).await.map_err(s)?;
+        let proof = self.pair.rpcs[from]
+            .light_client_proof(
+                &ProofTarget::Receipt {
+                    receipt_id: item.id,
+                    receiver_id: self.conn(from).to_string(),
+                },
+                &head.hash,
+            )
+            .await
+            .map_err(s)?;
+        let args = borsh::to_vec(&(&proof, head.height)).map_err(s)?;
+        let out = self.relayer[to]
+            .send(
+                self.conn(to),
+                vec![actions::function_call(
+                    kind.delivery_method(),
+                    args,
+                    MAX_GAS_300T,
+                    deposit,
+                )],
+            )
+            .await
+            .map_err(s)?;
+        let failure = out.failure().map(|f| f.message.clone());
+        let d = classify(failure.as_deref(), out.logs());
+        if d != Decision::Delivered(None) {
+            return Err(format!(
+                "{} of {} (block #{height}, head #{}): {d:?}; logs {:?}",
+                kind.delivery_method(),
+                item.id,
+                head.height,
+                out.logs().collect::<Vec<_>>()
+            ));
+        }
+        let h = out.tx_hash().ok_or("no transaction hash")?;
+        let signer = self.relayer[to].signer().account_id().to_string();
+        measure(&self.pair.rpcs[to], &h, &signer).await
+    }
+
+    fn row(&mut self, op: &str, m: &Measured, excl: Option<(u64, &str)>) {
+        println!(
+            "measured: {op}: {:.3} Tgas, tx {}",
+            m.total() as f64 / TGAS,
+            m.tx_hash
+        );
+        self.rows.push(Row {
+            op: op.to_string(),
+            total: m.total(),
+            excl: excl.map(|(g, what)| (g, what.to_string())),
+            receipts: m.receipts(),
+            m: m.clone(),
+        });
+    }
+
+    /// A row whose "excluding" column is the total minus the receipts of `executor.method`.
+    fn row_excl(&mut self, op: &str, m: &Measured, executor: &str, method: &str) -> R<()> {
+        let dest = m.gas_of(executor, method);
+        if dest == 0 {
+            return Err(format!(
+                "{op}: no receipt {executor}.{method} in {}",
+                m.tx_hash
+            ));
+        }
+        let what = format!("minus {executor}.{method}");
+        self.row(op, m, Some((m.total() - dest, &what)));
+        Ok(())
+    }
+
+    /// A row whose "excluding" column is only the receipts of `executor.method` (for the
+    /// connector's own share of a dapp's transaction).
+    fn row_only(&mut self, op: &str, m: &Measured, executor: &str, method: &str) -> R<()> {
+        let g = m.gas_of(executor, method);
+        if g == 0 {
+            return Err(format!(
+                "{op}: no receipt {executor}.{method} in {}",
+                m.tx_hash
+            ));
+        }
+        let what = format!("only {executor}.{method}");
+        self.row(op, m, Some((g, &what)));
+        Ok(())
+    }
+}
+
+fn tg(g: u64) -> String {
+    format!("{:.3}", g as f64 / TGAS)
+}
+
+fn u64_of(v: &Value) -> Option<u64> {
+    v.as_str()
+        .and_then(|x| x.parse().ok())
+        .or_else(|| v.as_u64())
+}
+
+/// `req_id` of the `call_message` event a delivery logged.
+fn req_id_of(m: &Measured) -> R<u64> {
+    m.logs()
+        .filter_map(|l| l.strip_prefix("EVENT_JSON:"))
+        .filter_map(|j| serde_json::from_str::<Value>(j).ok())
+        .find(|v| v["standard"] == "xcall" && v["event"] == "call_message")
+        .and_then(|v| u64_of(&v["data"]["req_id"]))
+        .ok_or_else(|| format!("no call_message event in {}", m.tx_hash))
+}
+
+fn wasm_size(res: &std::path::Path, name: &str) -> String {
+    let p = res.join(name);
+    match std::fs::metadata(&p) {
+        Ok(md) => format!("{} bytes", md.len()),
+        Err(e) => format!("unreadable ({e})"),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> R<()> {
+    let Some(bin) = find_neard() else {
+        eprintln!("{MISSING_BIN}");
+        std::process::exit(1);
+    };
+    let dir = std::env::temp_dir().join(format!("xsc-gas-{}", std::process::id()));
+    let res = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../res");
+    let res = res.canonicalize().unwrap_or(res);
+    let opts = PairOptions {
+        res_dir: res.clone(),
+        chain_ids: ["gas-a".into(), "gas-b".into()],
+        ..PairOptions::default()
+    };
+    let pair = LocalPair::start(&bin, &dir, &opts, &|l| eprintln!("{l}")).await?;
+    let result = run(pair).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let (rows, bench_pair) = result?;
+    bench_pair.stop().await;
+
+    let mut report = String::new();
+    report += "Command: `cargo run --release -p xsc-bridge --bin connector_gas` (two local neard sandboxes, ";
+    report += &format!("{})\n\n", bin.display());
+    report += &format!(
+        "Wasm used: `res/xsc_connector.wasm` {}, `res/xsc_light_client.wasm` {}\n\n",
+        wasm_size(&res, "xsc_connector.wasm"),
+        wasm_size(&res, "xsc_light_client.wasm")
+    );
+    report += "| operation | total Tgas | excluding destination Tgas | receipts |\n";
+    report += "|---|---:|---:|---:|\n";
+    for r in &rows {
+        let excl = match &r.excl {
+            Some((g, what)) => format!("{} ({what})", tg(*g)),
+            None => "—".into(),
+        };
+        report += &format!(
+            "| {} | {} | {} | {} |\n",
+            r.op,
+            tg(r.total),
+            excl,
+            r.receipts
+        );
+    }
+    report += "\nTotal = gas burnt by the transaction's conversion plus all its receipts (refunds included); \
+receipts = receipts in `receipts_outcome`. Per receipt (exact gas):\n";
+    for r in &rows {
+        report += &format!("\n**{}** (tx `{}`)\n\n", r.op, r.m.tx_hash);
+        report +=
+            "| executor | predecessor | method / action | gas | Tgas |\n|---|---|---|---:|---:|\n";
+        for i in &r.m.items {
+            report += &format!(
+                "| {} | {} | {} | {} | {} |\n",
+                i.executor,
+                i.predecessor,
+                i.what,
+                i.gas,
+                tg(i.gas)
+            );
+        }
+    }
+    println!("\n{report}");
+    Ok(())
+}
+
+async fn run(pair: LocalPair) -> R<(Vec<Row>, LocalPair)> {
+    let [(rpc_a, tx_a), (rpc_b, tx_b)] = xsc_bridge::service::connect(&pair.config)
+        .await
+        .map_err(s)?;
+    let relay = |src: &RpcClient, dest: usize, tx: &Arc<TxSender>| -> Relay {
+        LightClientRelay::new(
+            RpcSource { rpc: src.clone() },
+            ContractTarget::new(
+                pair.deployed[dest].accounts.light_client.clone(),
+                tx.clone(),
+            ),
+            RelayConfig::new(pair.name(1 - dest), pair.name(dest)),
+        )
+    };
+    let relays = [relay(&rpc_b, 0, &tx_a), relay(&rpc_a, 1, &tx_b)];
+    let mut b = Bench {
+        relayer: [tx_a, tx_b],
+        relays,
+        rows: Vec::new(),
+        pair,
+    };
+    let p = &b.pair;
+    let (na, nb) = (p.name(0).to_string(), p.name(1).to_string());
+    let acc_a = p.deployed[0].accounts.clone();
+    let acc_b = p.deployed[1].accounts.clone();
+    let user = VALIDATOR;
+
+    // Setup: the user may send directly through connector A; the user is registered on both
+    // ledgers and holds 100 on A.
+    demo::call(
+        &p.users[0],
+        &acc_a.connector,
+        "allow",
+        json!({ "rule": user }),
+        0,
+    )
+    .await?;
+    demo::call(&p.users[1], &acc_b.xcall_transfer, "register", json!({}), 0).await?;
+    demo::call(&p.users[0], &acc_a.xcall_transfer, "register", json!({}), 0).await?;
+    demo::call(
+        &p.users[0],
+        &acc_a.xcall_transfer,
+        "mint",
+        json!({"amount": "100"}),
+        0,
+    )
+    .await?;
+
+    // ── Calimero API ──
+    // 1. cross_call by a user transaction straight to the connector (no source callback).
+    let (direct, _) = b
+        .user_call(
+            0,
+            &acc_a.connector,
+            "cross_call",
+            json!({
+                "destination_contract_id": acc_b.greeter,
+                "destination_contract_method": "greet",
+                "destination_contract_args": json!({"name": "direct"}).to_string(),
+                "destination_gas": "10000000000000",
+                "destination_deposit": "0",
+                "source_callback_method": "",
+            }),
+            0,
+        )
+        .await?;
+    b.row("`cross_call` (user tx → connector)", &direct, None);
+    let exec = b.deliver(0, &direct, MessageKind::CrossCall, 0).await?;
+    b.row_excl(
+        "`cross_call_execute` (of the direct call; destination greet 10 Tgas prepaid)",
+        &exec,
+        &acc_b.greeter,
+        "greet",
+    )?;
+    match exec.message(&acc_b.connector, MessageKind::CrossCallResponse) {
+        Ok(_) => {
+            let resp = b
+                .deliver(1, &exec, MessageKind::CrossCallResponse, 0)
+                .await?;
+            b.row(
+                "`cross_call_receive_response` (no source callback)",
+                &resp,
+                None,
+            );
+        }
+        Err(e) => println!("direct cross_call: no response to deliver ({e})"),
+    }
+
+    // 2. cross_call through the demo-cross-call dapp, its execution and response.
+    let (dapp, _) = b
+        .user_call(
+            0,
+            &acc_a.cross_call,
+            "greet_remote",
+            json!({"greeter": acc_b.greeter, "name": "dapp"}),
+            0,
+        )
+        .await?;
+    b.row_only(
+        "demo-cross-call `greet_remote` → `cross_call` (whole tx; excl. column = the connector's `cross_call` receipt only)",
+        &dapp,
+        &acc_a.connector,
+        "cross_call",
+    )?;
+    let exec = b.deliver(0, &dapp, MessageKind::CrossCall, 0).await?;
+    b.row_excl(
+        "`cross_call_execute` (dapp's call)",
+        &exec,
+        &acc_b.greeter,
+        "greet",
+    )?;
+    let resp = b
+        .deliver(1, &exec, MessageKind::CrossCallResponse, 0)
+        .await?;
+    b.row_excl(
+        "`cross_call_receive_response` (with source callback `on_greeting`)",
+        &resp,
+        &acc_a.cross_call,
+        "on_greeting",
+    )?;
+
+    // ── xCall API ──
+    let fee = |rollback: bool| {
+        let rpc = b.pair.rpcs[0].clone();
+        let conn = acc_a.connector.clone();
+        let nb = nb.clone();
+        async move {
+            let v: Value = demo::view(
+                &rpc,
+                &conn,
+                "get_fee",
+                json!({"net": nb, "rollback": rollback}),
+            )
+            .await?;
+            v.as_str()
+                .and_then(|x| x.parse::<u128>().ok())
+                .ok_or_else(|| format!("get_fee: {v}"))
+        }
+    };
+    let fee1 = fee(false).await?;
+    let deliver_deposit = NEAR / 10;
+
+    // 3. One-way send_call_message by a user.
+    let (one_way, _) = b
+        .user_call(
+            0,
+            &acc_a.connector,
+            "send_call_message",
+            json!({
+                "to": format!("btp://{nb}/{}", acc_b.greeter),
+                "data": "aGVsbG8=",
+                "rollback": null,
+            }),
+            fee1,
+        )
+        .await?;
+    b.row(
+        "`send_call_message` one-way (user tx → connector)",
+        &one_way,
+        None,
+    );
+    let recv = b
+        .deliver(0, &one_way, MessageKind::XcallMessage, deliver_deposit)
+        .await?;
+    b.row("`xcall_receive_message` (one-way)", &recv, None);
+    let req = req_id_of(&recv)?;
+    let (ex, _) = b
+        .user_call(
+            1,
+            &acc_b.connector,
+            "execute_call",
+            json!({"req_id": req.to_string()}),
+            0,
+        )
+        .await?;
+    b.row_excl(
+        "`execute_call` one-way, destination fails (greeter has no `handle_call_message`)",
+        &ex,
+        &acc_b.greeter,
+        "handle_call_message",
+    )?;
+
+    // 4. Two-way, succeeds: the ledger's transfer to a registered account.
+    let (ok_send, _) = b
+        .user_call(
+            0,
+            &acc_a.xcall_transfer,
+            "transfer",
+            json!({"to": user, "amount": "30"}),
+            NEAR,
+        )
+        .await?;
+    b.row_only(
+        "demo-xcall-transfer `transfer` → `send_call_message` two-way (whole tx; excl. column = the connector's `send_call_message` receipt only)",
+        &ok_send,
+        &acc_a.connector,
+        "send_call_message",
+    )?;
+    let recv = b
+        .deliver(0, &ok_send, MessageKind::XcallMessage, deliver_deposit)
+        .await?;
+    b.row("`xcall_receive_message` (two-way)", &recv, None);
+    let req = req_id_of(&recv)?;
+    let (ex, _) = b
+        .user_call(
+            1,
+            &acc_b.connector,
+            "execute_call",
+            json!({"req_id": req.to_string()}),
+            0,
+        )
+        .await?;
+    b.row_excl(
+        "`execute_call` two-way, succeeds",
+        &ex,
+        &acc_b.xcall_transfer,
+        "handle_call_message",
+    )?;
+    let resp = b.deliver(1, &ex, MessageKind::XcallResponse, 0).await?;
+    b.row(
+        "`xcall_receive_response` (success, clears the message)",
+        &resp,
+        None,
+    );
+
+    // 5. Two-way, fails on the destination, rolled back on the source.
+    let (fail_send, _) = b
+        .user_call(
+            0,
+            &acc_a.xcall_transfer,
+            "transfer",
+            json!({"to": format!("nobody.{user}"), "amount": "40"}),
+            NEAR,
+        )
+        .await?;
+    b.row_only(
+        "demo-xcall-transfer `transfer` (to be rolled back) (excl. column = connector's `send_call_message` receipt only)",
+        &fail_send,
+        &acc_a.connector,
+        "send_call_message",
+    )?;
+    let recv = b
+        .deliver(0, &fail_send, MessageKind::XcallMessage, deliver_deposit)
+        .await?;
+    b.row("`xcall_receive_message` (two-way, will fail)", &recv, None);
+    let req = req_id_of(&recv)?;
+    let (ex, _) = b
+        .user_call(
+            1,
+            &acc_b.connector,
+            "execute_call",
+            json!({"req_id": req.to_string()}),
+            0,
+        )
+        .await?;
+    b.row_excl(
+        "`execute_call` two-way, destination fails (failure response)",
+        &ex,
+        &acc_b.xcall_transfer,
+        "handle_call_message",
+    )?;
+    let resp = b.deliver(1, &ex, MessageKind::XcallResponse, 0).await?;
+    b.row(
+        "`xcall_receive_response` (failure → rollback pending)",
+        &resp,
+        None,
+    );
+    let sn = {
+        let v: Value = ok_send_sn(&fail_send)?;
+        u64_of(&v).ok_or("sn")?
+    };
+    let st = demo::message_state(&b.pair, 0, sn).await?;
+    println!("message {sn} on {na}: {st}");
+    let (rb, _) = b
+        .user_call(
+            0,
+            &acc_a.connector,
+            "execute_rollback",
+            json!({"sn": sn.to_string()}),
+            0,
+        )
+        .await?;
+    b.row_excl(
+        "`execute_rollback`",
+        &rb,
+        &acc_a.xcall_transfer,
+        "handle_call_message",
+    )?;
+    let st = demo::message_state(&b.pair, 0, sn).await?;
+    println!("message {sn} on {na} after rollback: {st}");
+    if st != "rolled_back" {
+        return Err(format!("message {sn} is `{st}`, expected rolled_back"));
+    }
+    Ok((b.rows, b.pair))
+}
+
+/// The sn a `send_call_message` receipt returned (the connector's receipt's success value).
+fn ok_send_sn(m: &Measured) -> R<Value> {
+    m.logs()
+        .filter_map(|l| l.strip_prefix("EVENT_JSON:"))
+        .filter_map(|j| serde_json::from_str::<Value>(j).ok())
+        .find(|v| v["standard"] == "xcall" && v["event"] == "call_message_sent")
+        .map(|v| v["data"]["sn"].clone())
+        .ok_or_else(|| format!("no call_message_sent event in {}", m.tx_hash))
+}

@@ -1,0 +1,147 @@
+//! Bridge benchmark on two local sandboxes (numbers for BENCHMARKS.md):
+//! - round-trip latency in blocks of the source chain, `cross_call` → callback recorded;
+//! - messages delivered per minute per direction: N greetings are sent while the service is
+//!   stopped, then the service starts and delivers the N calls (A → B) and their N responses
+//!   (B → A);
+//! - gas per message: delivery transactions plus the light client updates of that direction,
+//!   divided by the messages delivered.
+//!
+//! `cargo run --release -p xsc-bridge --bin e2e_bench -- [N] [ROUND_TRIPS]` (needs a neard
+//! sandbox binary and `res/*.wasm`).
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use xsc_bridge::demo::{self, LocalPair, PairOptions};
+use xsc_bridge::localnet::{find_neard, MISSING_BIN};
+use xsc_bridge::service::{Service, ServiceOptions};
+
+const T: Duration = Duration::from_secs(600);
+
+fn lc_gas(svc: &Service, i: usize) -> u64 {
+    let d = &svc.directions[i];
+    svc.metrics
+        .lc_gas_burnt
+        .with_label_values(&[d.source.as_str(), d.dest.as_str()])
+        .get()
+}
+
+fn lc_blocks(svc: &Service, i: usize) -> u64 {
+    let d = &svc.directions[i];
+    ["lean", "full"]
+        .iter()
+        .map(|m| {
+            svc.metrics
+                .lc_blocks_relayed
+                .with_label_values(&[d.source.as_str(), d.dest.as_str(), m])
+                .get()
+        })
+        .sum()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
+    let trips: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let Some(bin) = find_neard() else {
+        eprintln!("{MISSING_BIN}");
+        std::process::exit(1);
+    };
+    let dir = std::env::temp_dir().join(format!("xsc-bench-{}", std::process::id()));
+    let res = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../res");
+    let opts = PairOptions {
+        res_dir: res,
+        chain_ids: ["bench-a".into(), "bench-b".into()],
+        ..PairOptions::default()
+    };
+    let pair = LocalPair::start(&bin, &dir, &opts, &|l| println!("{l}")).await?;
+
+    // 1. Latency.
+    let svc = pair.start_service(ServiceOptions::default()).await?;
+    let mut lat = Vec::new();
+    let mut secs = Vec::new();
+    for i in 0..trips {
+        let started = Instant::now();
+        let rt = demo::cross_call_round_trip(&pair, 0, &format!("lat{i}"), T).await?;
+        let blocks = rt.callback_height - rt.sent_height;
+        println!(
+            "round trip {i}: sent #{} callback #{} = {blocks} blocks, {:.1} s",
+            rt.sent_height,
+            rt.callback_height,
+            started.elapsed().as_secs_f64()
+        );
+        lat.push(blocks);
+        secs.push(started.elapsed().as_secs_f64());
+    }
+    svc.shutdown(Duration::from_secs(30)).await;
+    lat.sort();
+
+    // 2. Throughput and gas: N calls queued on A while the service is down.
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(demo::send_greeting(&pair, 0, &format!("t{i}")).await?.0);
+    }
+    println!("{n} cross calls sent on {}", pair.name(0));
+    let svc = Service::start(&pair.config, ServiceOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let lc0 = [lc_gas(&svc, 0), lc_gas(&svc, 1)];
+    let greeter = pair.deployed[1].accounts.greeter.clone();
+    let base: u64 = {
+        let v: serde_json::Value =
+            demo::view(&pair.rpcs[1], &greeter, "get_count", serde_json::json!({})).await?;
+        v.as_str().unwrap_or("0").parse().unwrap_or(0)
+    };
+    let t_ab = demo::wait_for("all calls delivered", T, || async {
+        let v: serde_json::Value =
+            demo::view(&pair.rpcs[1], &greeter, "get_count", serde_json::json!({})).await?;
+        let c: u64 = v.as_str().unwrap_or("0").parse().unwrap_or(0);
+        Ok((c >= base + n).then(|| started.elapsed()))
+    })
+    .await?;
+    for id in &ids {
+        demo::wait_greeting(&pair, 0, *id, T).await?;
+    }
+    let t_ba = started.elapsed();
+    let mut per_dir = Vec::new();
+    for (i, t) in [(0usize, t_ab), (1usize, t_ba)] {
+        let d = &svc.directions[i];
+        let st = d.stats();
+        let delivered = st.delivered.load(Ordering::Relaxed).max(1);
+        let gas_delivery = st.gas_burnt.load(Ordering::Relaxed);
+        let gas_lc = lc_gas(&svc, i) - lc0[i];
+        per_dir.push(format!(
+            "{} → {}: {} messages in {:.1} s = {:.0} msg/min; {} delivery txs ({} retried); gas per message {:.2} Tgas delivery + {:.2} Tgas light client share ({} blocks relayed in total, {:.1} Tgas) = {:.2} Tgas",
+            d.source,
+            d.dest,
+            n,
+            t.as_secs_f64(),
+            n as f64 * 60.0 / t.as_secs_f64(),
+            st.transactions.load(Ordering::Relaxed),
+            st.retried.load(Ordering::Relaxed),
+            gas_delivery as f64 / delivered as f64 / 1e12,
+            gas_lc as f64 / delivered as f64 / 1e12,
+            lc_blocks(&svc, i),
+            gas_lc as f64 / 1e12,
+            (gas_delivery + gas_lc) as f64 / delivered as f64 / 1e12,
+        ));
+    }
+    svc.shutdown(Duration::from_secs(30)).await;
+    pair.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!("\n=== results ===");
+    println!(
+        "round trip cross_call → callback: median {} blocks (min {}, max {}) over {} trips; {:.1} s average",
+        lat[lat.len() / 2],
+        lat[0],
+        lat[lat.len() - 1],
+        lat.len(),
+        secs.iter().sum::<f64>() / secs.len() as f64
+    );
+    for l in per_dir {
+        println!("{l}");
+    }
+    Ok(())
+}

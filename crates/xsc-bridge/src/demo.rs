@@ -1,0 +1,546 @@
+//! A local chain pair with everything deployed and the bridge service, and the two round trips
+//! of `xsc demo`. The end-to-end tests and the benchmark use the same pieces.
+//!
+//! [`LocalPair::start`]: two sandbox nodes ([`crate::localnet`]) with distinct chain ids,
+//! deployment with [`crate::deploy::deploy_pair`] (the code `xsc deploy` runs against testnet or
+//! a Calimero shard), and a relayer [`Config`] for [`Service::start`].
+
+use crate::config::Config;
+use crate::deploy::{self, ChainAccess, ChainTarget, DeployOptions, Deployed, NEAR};
+use crate::localnet::{self, LocalNode};
+use crate::rpc::{BlockRef, FinalOutcome, RpcClient};
+use crate::service::{Service, ServiceOptions};
+use crate::signer::TxSigner;
+use crate::tx::{TxOptions, TxSender, MAX_GAS_300T};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub type DemoResult<T> = Result<T, String>;
+
+fn s(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+#[derive(Debug, Clone)]
+pub struct PairOptions {
+    pub chain_ids: [String; 2],
+    pub epoch_length: u64,
+    pub res_dir: PathBuf,
+    pub demo_dapps: bool,
+}
+
+impl Default for PairOptions {
+    fn default() -> Self {
+        PairOptions {
+            chain_ids: ["xsc-a".into(), "xsc-b".into()],
+            epoch_length: 100,
+            res_dir: PathBuf::from("res"),
+            demo_dapps: true,
+        }
+    }
+}
+
+pub struct LocalPair {
+    pub nodes: [LocalNode; 2],
+    pub deployed: [Deployed; 2],
+    pub config: Config,
+    /// The root account (`test.near`) of each chain: deployer and demo user. The relayer signs
+    /// as `relayer.test.near`.
+    pub users: [Arc<TxSender>; 2],
+    pub rpcs: [RpcClient; 2],
+    pub dir: PathBuf,
+}
+
+impl LocalPair {
+    /// Start two nodes under `dir`, deploy, and write `dir/relayer.toml`.
+    pub async fn start(
+        bin: &Path,
+        dir: &Path,
+        opts: &PairOptions,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> DemoResult<LocalPair> {
+        std::fs::create_dir_all(dir).map_err(s)?;
+        let nodes = localnet::start_pair(
+            bin,
+            dir,
+            [&opts.chain_ids[0], &opts.chain_ids[1]],
+            opts.epoch_length,
+        )
+        .await
+        .map_err(s)?;
+        for n in &nodes {
+            progress(&format!(
+                "started sandbox `{}` at {} (home {})",
+                n.chain_id,
+                n.rpc_url,
+                n.home.display()
+            ));
+        }
+        let mut users = Vec::new();
+        let mut targets = Vec::new();
+        for n in &nodes {
+            let rpc = n.rpc();
+            let signer = TxSigner::from_key_file(&n.key_file).map_err(s)?;
+            let tx = Arc::new(TxSender::new(
+                rpc.clone(),
+                Arc::new(signer),
+                TxOptions::default(),
+            ));
+            users.push(tx.clone());
+            targets.push(ChainTarget {
+                name: n.chain_id.clone(),
+                chain_id: n.chain_id.clone(),
+                rpc,
+                tx,
+                accounts: deploy::Accounts::under(localnet::VALIDATOR),
+            });
+        }
+        let dopts = DeployOptions {
+            res_dir: opts.res_dir.clone(),
+            demo: opts.demo_dapps,
+            ..DeployOptions::default()
+        };
+        let deployed = deploy::deploy_pair(&targets[0], &targets[1], &dopts, progress)
+            .await
+            .map_err(s)?;
+        // The relayer signs with its own account, so that its nonces never race the users'.
+        let mut relayer_keys = Vec::new();
+        for (i, t) in targets.iter().enumerate() {
+            let account = format!("relayer.{}", localnet::VALIDATOR);
+            let secret =
+                near_crypto::SecretKey::from_seed(near_crypto::KeyType::ED25519, "relayer");
+            let out =
+                t.tx.create_account(&account, secret.public_key(), 50 * NEAR)
+                    .await
+                    .map_err(s)?;
+            if let Some(f) = out.failure() {
+                return Err(format!("creating {account}: {}", f.message));
+            }
+            let key_file = dir.join(format!("relayer-{i}.json"));
+            let key = json!({
+                "account_id": account,
+                "public_key": secret.public_key().to_string(),
+                "secret_key": secret.to_string(),
+            });
+            std::fs::write(&key_file, key.to_string()).map_err(s)?;
+            relayer_keys.push(key_file);
+        }
+        let db = dir.join("relayer.db");
+        let toml = deploy::relayer_config_toml(
+            &deployed,
+            [
+                ChainAccess {
+                    rpc_url: &nodes[0].rpc_url,
+                    rpc_header: None,
+                    key_file: &relayer_keys[0],
+                },
+                ChainAccess {
+                    rpc_url: &nodes[1].rpc_url,
+                    rpc_header: None,
+                    key_file: &relayer_keys[1],
+                },
+            ],
+            &db,
+            "",
+        );
+        let cfg_path = dir.join("relayer.toml");
+        std::fs::write(&cfg_path, &toml).map_err(s)?;
+        let config =
+            Config::from_toml_with_env(&toml, &cfg_path.display().to_string(), None, &|_| None)
+                .map_err(s)?;
+        let rpcs = [targets[0].rpc.clone(), targets[1].rpc.clone()];
+        let users = [users[0].clone(), users[1].clone()];
+        Ok(LocalPair {
+            nodes,
+            deployed,
+            config,
+            users,
+            rpcs,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Start the bridge service, indexing from the end of deployment.
+    pub async fn start_service(&self, mut opts: ServiceOptions) -> DemoResult<Service> {
+        opts.start_heights = [
+            Some(self.deployed[0].final_height),
+            Some(self.deployed[1].final_height),
+        ];
+        Service::start(&self.config, opts).await.map_err(s)
+    }
+
+    pub async fn stop(self) {
+        for n in self.nodes {
+            n.stop().await;
+        }
+    }
+
+    pub fn name(&self, i: usize) -> &str {
+        &self.deployed[i].name
+    }
+}
+
+/// View call (optimistic).
+pub async fn view<T: DeserializeOwned>(
+    rpc: &RpcClient,
+    account: &str,
+    method: &str,
+    args: Value,
+) -> DemoResult<T> {
+    rpc.view_call_json(account, method, &args, BlockRef::Optimistic)
+        .await
+        .map_err(s)
+}
+
+/// Call with JSON args, 300 Tgas; an on-chain failure is an error.
+pub async fn call(
+    tx: &TxSender,
+    account: &str,
+    method: &str,
+    args: Value,
+    deposit: u128,
+) -> DemoResult<FinalOutcome> {
+    let out = tx
+        .call_function(
+            account,
+            method,
+            serde_json::to_vec(&args).expect("json"),
+            MAX_GAS_300T,
+            deposit,
+        )
+        .await
+        .map_err(s)?;
+    if let Some(f) = out.failure() {
+        return Err(format!("{account}.{method}: {}", f.message));
+    }
+    Ok(out)
+}
+
+/// Height of the block that included the transaction.
+pub async fn tx_height(rpc: &RpcClient, out: &FinalOutcome) -> DemoResult<u64> {
+    let h = out
+        .transaction_outcome
+        .as_ref()
+        .and_then(|o| o.block_hash)
+        .ok_or("no transaction outcome block")?;
+    Ok(rpc.block(BlockRef::Hash(h)).await.map_err(s)?.header.height)
+}
+
+pub async fn height(rpc: &RpcClient) -> DemoResult<u64> {
+    Ok(rpc
+        .block(BlockRef::Optimistic)
+        .await
+        .map_err(s)?
+        .header
+        .height)
+}
+
+/// Poll `f` every 200 ms until it gives `Some`, at most `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> DemoResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = DemoResult<Option<T>>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(v) = f().await? {
+            return Ok(v);
+        }
+        if started.elapsed() > timeout {
+            return Err(format!("timed out after {timeout:?} waiting for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn u64_of(v: &Value) -> Option<u64> {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_u64())
+}
+
+/// A Calimero `cross_call` round trip from chain `from` (demo-cross-call) to the greeter on the
+/// other chain and back.
+#[derive(Debug, Clone)]
+pub struct RoundTrip {
+    pub request_id: u64,
+    pub sent_height: u64,
+    pub callback_height: u64,
+    pub result: Value,
+}
+
+/// Send the cross call; returns `(request_id, height)`.
+pub async fn send_greeting(pair: &LocalPair, from: usize, name: &str) -> DemoResult<(u64, u64)> {
+    let to = 1 - from;
+    let out = call(
+        &pair.users[from],
+        &pair.deployed[from].accounts.cross_call,
+        "greet_remote",
+        json!({ "greeter": pair.deployed[to].accounts.greeter, "name": name }),
+        0,
+    )
+    .await?;
+    let id: Value = out.success_json().ok_or("no return value")?.map_err(s)?;
+    let request_id = u64_of(&id).ok_or_else(|| format!("request id: {id}"))?;
+    Ok((request_id, tx_height(&pair.rpcs[from], &out).await?))
+}
+
+/// Wait for the callback of `request_id`; returns `(result, height seen)`.
+pub async fn wait_greeting(
+    pair: &LocalPair,
+    from: usize,
+    request_id: u64,
+    timeout: Duration,
+) -> DemoResult<(Value, u64)> {
+    let rpc = &pair.rpcs[from];
+    let account = &pair.deployed[from].accounts.cross_call;
+    wait_for("the cross_call callback", timeout, || async move {
+        let r: Value = view(
+            rpc,
+            account,
+            "get_result",
+            json!({ "request_id": request_id.to_string() }),
+        )
+        .await?;
+        if r.is_null() || r.get("state").and_then(Value::as_str) == Some("pending") {
+            return Ok(None);
+        }
+        Ok(Some((r, height(rpc).await?)))
+    })
+    .await
+}
+
+pub async fn cross_call_round_trip(
+    pair: &LocalPair,
+    from: usize,
+    name: &str,
+    timeout: Duration,
+) -> DemoResult<RoundTrip> {
+    let (request_id, sent_height) = send_greeting(pair, from, name).await?;
+    let (result, callback_height) = wait_greeting(pair, from, request_id, timeout).await?;
+    Ok(RoundTrip {
+        request_id,
+        sent_height,
+        callback_height,
+        result,
+    })
+}
+
+/// The request id on chain `at` of the xCall message `sn` from the other chain.
+pub async fn find_request(
+    pair: &LocalPair,
+    at: usize,
+    sn: u64,
+    timeout: Duration,
+) -> DemoResult<Value> {
+    let rpc = &pair.rpcs[at];
+    let conn = &pair.deployed[at].accounts.connector;
+    wait_for(
+        "the xCall message on the destination",
+        timeout,
+        || async move {
+            for req_id in 1..=1000u64 {
+                let r: Value = view(
+                    rpc,
+                    conn,
+                    "get_request",
+                    json!({ "req_id": req_id.to_string() }),
+                )
+                .await?;
+                if r.is_null() {
+                    // Ids are sequential; a cleared request is null too, so look a bit further.
+                    let state: Value = view(
+                        rpc,
+                        conn,
+                        "request_state",
+                        json!({ "req_id": req_id.to_string() }),
+                    )
+                    .await?;
+                    if state == json!("unknown") {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                if r.get("sn").and_then(u64_of) == Some(sn) {
+                    return Ok(Some(r));
+                }
+            }
+            Ok(None)
+        },
+    )
+    .await
+}
+
+/// State of a sent xCall message (by sn) on chain `at`.
+pub async fn message_state(pair: &LocalPair, at: usize, sn: u64) -> DemoResult<String> {
+    let v: Value = view(
+        &pair.rpcs[at],
+        &pair.deployed[at].accounts.connector,
+        "message_state",
+        json!({ "sn": sn.to_string() }),
+    )
+    .await?;
+    Ok(v.as_str().unwrap_or_default().to_string())
+}
+
+pub async fn wait_message_state(
+    pair: &LocalPair,
+    at: usize,
+    sn: u64,
+    want: &[&str],
+    timeout: Duration,
+) -> DemoResult<String> {
+    wait_for("the xCall response", timeout, || async move {
+        let st = message_state(pair, at, sn).await?;
+        Ok(want.contains(&st.as_str()).then_some(st))
+    })
+    .await
+}
+
+/// `transfer` on the ledger of chain `from`; returns `(sn, height)`.
+pub async fn ledger_transfer(
+    pair: &LocalPair,
+    from: usize,
+    to: &str,
+    amount: u128,
+) -> DemoResult<(u64, u64)> {
+    let out = call(
+        &pair.users[from],
+        &pair.deployed[from].accounts.xcall_transfer,
+        "transfer",
+        json!({ "to": to, "amount": amount.to_string() }),
+        NEAR,
+    )
+    .await?;
+    let v: Value = out.success_json().ok_or("no return value")?.map_err(s)?;
+    let sn = u64_of(&v).ok_or_else(|| format!("sn: {v}"))?;
+    Ok((sn, tx_height(&pair.rpcs[from], &out).await?))
+}
+
+pub async fn ledger_balance(
+    pair: &LocalPair,
+    at: usize,
+    account: &str,
+) -> DemoResult<Option<u128>> {
+    let v: Value = view(
+        &pair.rpcs[at],
+        &pair.deployed[at].accounts.xcall_transfer,
+        "balance_of",
+        json!({ "account": account }),
+    )
+    .await?;
+    Ok(v.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// The whole demo: a `cross_call` round trip A → B → A and a two-way xCall transfer whose
+/// execution fails on B and is rolled back on A. Prints every step.
+pub async fn run_demo(pair: &LocalPair, out: &(dyn Fn(&str) + Sync)) -> DemoResult<()> {
+    let t = Duration::from_secs(180);
+    let (a, b) = (pair.name(0).to_string(), pair.name(1).to_string());
+    let user = localnet::VALIDATOR;
+
+    out("── 1. Calimero cross_call round trip ──");
+    let (request_id, sent) = send_greeting(pair, 0, "xsc").await?;
+    out(&format!(
+        "[{a}] {} called cross_call: greet(\"xsc\") on {}/{}; request id {request_id}, block #{sent}",
+        pair.deployed[0].accounts.cross_call, b, pair.deployed[1].accounts.greeter
+    ));
+    let greeted = wait_for("the greeting on the destination", t, || async {
+        let c: Value = view(
+            &pair.rpcs[1],
+            &pair.deployed[1].accounts.greeter,
+            "get_count",
+            json!({}),
+        )
+        .await?;
+        if c.as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0) > 0 {
+            Ok(Some(height(&pair.rpcs[1]).await?))
+        } else {
+            Ok(None)
+        }
+    })
+    .await?;
+    out(&format!(
+        "[{b}] the relayer proved the call; greeter executed it (seen at block #{greeted})"
+    ));
+    let (result, cb) = wait_greeting(pair, 0, request_id, t).await?;
+    out(&format!(
+        "[{a}] callback on_greeting recorded at block #{cb}: {result} — round trip {} blocks",
+        cb.saturating_sub(sent)
+    ));
+
+    out("── 2. xCall two-way message that fails and is rolled back ──");
+    let ledger_a = &pair.deployed[0].accounts.xcall_transfer;
+    call(&pair.users[0], ledger_a, "register", json!({}), 0).await?;
+    call(
+        &pair.users[0],
+        ledger_a,
+        "mint",
+        json!({ "amount": "100" }),
+        0,
+    )
+    .await?;
+    out(&format!(
+        "[{a}] {user} holds {:?} on {ledger_a}",
+        ledger_balance(pair, 0, user).await?
+    ));
+    let nobody = "nobody.test.near";
+    let (sn, sent) = ledger_transfer(pair, 0, nobody, 40).await?;
+    out(&format!(
+        "[{a}] transfer 40 to {nobody} on {b} (not registered there): xCall sn {sn}, block #{sent}; balance now {:?}",
+        ledger_balance(pair, 0, user).await?
+    ));
+    let req = find_request(pair, 1, sn, t).await?;
+    let req_id = req.get("req_id").and_then(u64_of).ok_or("req_id")?;
+    out(&format!(
+        "[{b}] message delivered as request {req_id} (at block #{}); executing it",
+        height(&pair.rpcs[1]).await?
+    ));
+    let exec = pair.users[1]
+        .call_function(
+            &pair.deployed[1].accounts.connector,
+            "execute_call",
+            serde_json::to_vec(&json!({ "req_id": req_id.to_string() })).expect("json"),
+            MAX_GAS_300T,
+            0,
+        )
+        .await
+        .map_err(s)?;
+    let exec_h = tx_height(&pair.rpcs[1], &exec).await?;
+    let failed_log = exec
+        .logs()
+        .find(|l| l.contains("ERR_NOT_REGISTERED") || l.contains("call_executed"))
+        .map(str::to_string)
+        .unwrap_or_default();
+    out(&format!(
+        "[{b}] execute_call({req_id}) at block #{exec_h}: handle_call_message failed (recipient not registered) {failed_log}"
+    ));
+    let st = wait_message_state(pair, 0, sn, &["execution_failed"], t).await?;
+    out(&format!(
+        "[{a}] failure response proven back: message {sn} is `{st}` (block #{})",
+        height(&pair.rpcs[0]).await?
+    ));
+    let rb = call(
+        &pair.users[0],
+        &pair.deployed[0].accounts.connector,
+        "execute_rollback",
+        json!({ "sn": sn.to_string() }),
+        0,
+    )
+    .await?;
+    let rb_h = tx_height(&pair.rpcs[0], &rb).await?;
+    let st = wait_message_state(pair, 0, sn, &["rolled_back"], t).await?;
+    out(&format!(
+        "[{a}] execute_rollback({sn}) at block #{rb_h}: `{st}`; {user}'s balance is back to {:?}",
+        ledger_balance(pair, 0, user).await?
+    ));
+    out(&format!(
+        "results: cross_call → {result}; xCall transfer → {st}, balance {:?} on {a}, {nobody} unknown on {b}",
+        ledger_balance(pair, 0, user).await?
+    ));
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! End to end: two local sandbox chains (distinct chain ids), everything deployed with the
+//! deployment code of `xsc deploy`, and the real bridge service (both directions in-process).
+//!
+//! Ignored by default (they need a neard sandbox binary, see `xsc_bridge::localnet`). Run:
+//!
+//! ```sh
+//! scripts/build.sh
+//! cargo test -p xsc-bridge --test e2e_bridge -- --ignored --test-threads=1 --nocapture
+//! ```
+
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::Duration;
+use xsc_bridge::delivery::{classify, Decision};
+use xsc_bridge::demo::{self, LocalPair, PairOptions};
+use xsc_bridge::events::MessageKind;
+use xsc_bridge::indexer::{event_target, Indexer, IndexerConfig};
+use xsc_bridge::localnet::{find_neard, MISSING_BIN};
+use xsc_bridge::queue::{EventState, MessageStore, SqliteStore};
+use xsc_bridge::service::ServiceOptions;
+use xsc_bridge::tx::{actions, MAX_GAS_300T};
+
+const T: Duration = Duration::from_secs(240);
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn res_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../res")
+}
+
+async fn pair(tag: &str) -> (LocalPair, tempfile::TempDir) {
+    let bin = find_neard().unwrap_or_else(|| panic!("{MISSING_BIN}"));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = PairOptions {
+        res_dir: res_dir(),
+        chain_ids: [format!("{tag}-a"), format!("{tag}-b")],
+        ..PairOptions::default()
+    };
+    let p = LocalPair::start(&bin, dir.path(), &opts, &|l| println!("{l}"))
+        .await
+        .unwrap();
+    (p, dir)
+}
+
+async fn greeter_count(p: &LocalPair, at: usize) -> u64 {
+    let v: Value = demo::view(
+        &p.rpcs[at],
+        &p.deployed[at].accounts.greeter,
+        "get_count",
+        json!({}),
+    )
+    .await
+    .unwrap();
+    v.as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a neard sandbox binary (NEAR_SANDBOX_BIN_PATH or ~/.xsc/bin/neard-sandbox) and res/*.wasm"]
+async fn e2e_cross_call_round_trip_both_ways() {
+    let _g = ONE_AT_A_TIME.lock().await;
+    let (p, _dir) = pair("cc").await;
+    let svc = p.start_service(ServiceOptions::default()).await.unwrap();
+    for from in [0, 1] {
+        let rt = demo::cross_call_round_trip(&p, from, "round", T)
+            .await
+            .unwrap();
+        println!(
+            "round trip from {}: request {} sent #{} callback #{} ({} blocks): {}",
+            p.name(from),
+            rt.request_id,
+            rt.sent_height,
+            rt.callback_height,
+            rt.callback_height - rt.sent_height,
+            rt.result
+        );
+        assert_eq!(
+            rt.result,
+            json!({"state": "ok", "value": "Hello, round!"}),
+            "{:?}",
+            rt
+        );
+    }
+    assert_eq!(greeter_count(&p, 0).await, 1);
+    assert_eq!(greeter_count(&p, 1).await, 1);
+    let c = svc.store.counts(None).unwrap();
+    assert_eq!((c.delivered, c.failed), (4, 0), "{c:?}");
+    svc.shutdown(Duration::from_secs(30)).await;
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a neard sandbox binary (NEAR_SANDBOX_BIN_PATH or ~/.xsc/bin/neard-sandbox) and res/*.wasm"]
+async fn e2e_xcall_one_way_two_way_success_and_rollback() {
+    let _g = ONE_AT_A_TIME.lock().await;
+    let (p, _dir) = pair("xc").await;
+    let svc = p.start_service(ServiceOptions::default()).await.unwrap();
+    let user = "test.near";
+    let conn_a = p.deployed[0].accounts.connector.clone();
+    let ledger_a = p.deployed[0].accounts.xcall_transfer.clone();
+    let ledger_b = p.deployed[1].accounts.xcall_transfer.clone();
+
+    // One-way, sent by a user account straight to the connector.
+    demo::call(&p.users[0], &conn_a, "allow", json!({ "rule": user }), 0)
+        .await
+        .unwrap();
+    let fee: Value = demo::view(
+        &p.rpcs[0],
+        &conn_a,
+        "get_fee",
+        json!({"net": p.name(1), "rollback": false}),
+    )
+    .await
+    .unwrap();
+    let fee: u128 = fee.as_str().unwrap().parse().unwrap();
+    let out = demo::call(
+        &p.users[0],
+        &conn_a,
+        "send_call_message",
+        json!({
+            "to": format!("btp://{}/{}", p.name(1), p.deployed[1].accounts.greeter),
+            "data": "aGVsbG8=",
+            "rollback": null,
+        }),
+        fee,
+    )
+    .await
+    .unwrap();
+    let sn: Value = out.success_json().unwrap().unwrap();
+    let sn: u64 = sn.as_str().unwrap().parse().unwrap();
+    let req = demo::find_request(&p, 1, sn, T).await.unwrap();
+    assert_eq!(req["two_way"], json!(false));
+    println!("one-way sn {sn} delivered as {req}");
+
+    // Two-way success: the recipient is registered on B.
+    demo::call(&p.users[1], &ledger_b, "register", json!({}), 0)
+        .await
+        .unwrap();
+    demo::call(&p.users[0], &ledger_a, "register", json!({}), 0)
+        .await
+        .unwrap();
+    demo::call(&p.users[0], &ledger_a, "mint", json!({"amount": "100"}), 0)
+        .await
+        .unwrap();
+    let (sn, _) = demo::ledger_transfer(&p, 0, user, 30).await.unwrap();
+    let req = demo::find_request(&p, 1, sn, T).await.unwrap();
+    let req_id = req["req_id"].as_str().unwrap().to_string();
+    demo::call(
+        &p.users[1],
+        &p.deployed[1].accounts.connector,
+        "execute_call",
+        json!({ "req_id": req_id }),
+        0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(demo::ledger_balance(&p, 1, user).await.unwrap(), Some(30));
+    let st = demo::wait_message_state(&p, 0, sn, &["executed_ok"], T)
+        .await
+        .unwrap();
+    println!("two-way success: sn {sn} {st}");
+    assert_eq!(demo::ledger_balance(&p, 0, user).await.unwrap(), Some(70));
+
+    // Two-way failure → rollback: the whole demo flow.
+    demo::run_demo(&p, &|l| println!("{l}")).await.unwrap();
+    let c = svc.store.counts(None).unwrap();
+    assert_eq!(c.failed, 0, "{c:?}");
+    svc.shutdown(Duration::from_secs(30)).await;
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a neard sandbox binary (NEAR_SANDBOX_BIN_PATH or ~/.xsc/bin/neard-sandbox) and res/*.wasm"]
+async fn e2e_many_messages_with_a_kill_and_restart() {
+    let _g = ONE_AT_A_TIME.lock().await;
+    let (p, _dir) = pair("many").await;
+    let n = 60u64;
+    let svc = p.start_service(ServiceOptions::default()).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(demo::send_greeting(&p, 0, &format!("m{i}")).await.unwrap());
+    }
+    // Kill the service mid-flight (tasks dropped at any await point), restart from the same
+    // SQLite file.
+    let delivered_before = svc.store.counts(None).unwrap().delivered;
+    svc.abort();
+    println!("service aborted with {delivered_before} delivered");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let svc = p.start_service(ServiceOptions::default()).await.unwrap();
+    for (id, _) in &ids {
+        let (r, _) = demo::wait_greeting(&p, 0, *id, T).await.unwrap();
+        assert_eq!(r["state"], json!("ok"), "{r}");
+    }
+    assert_eq!(
+        greeter_count(&p, 1).await,
+        n,
+        "each message executed exactly once"
+    );
+    let c = svc.store.counts(None).unwrap();
+    assert_eq!(c.failed, 0, "{c:?}");
+    assert_eq!(c.delivered, 2 * n, "{c:?}");
+    svc.shutdown(Duration::from_secs(30)).await;
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a neard sandbox binary (NEAR_SANDBOX_BIN_PATH or ~/.xsc/bin/neard-sandbox) and res/*.wasm"]
+async fn e2e_tampered_and_replayed_proofs_are_rejected_on_chain() {
+    let _g = ONE_AT_A_TIME.lock().await;
+    let (p, _dir) = pair("tp").await;
+    // No service: index and prove by hand with the service's pieces.
+    let (id, _) = demo::send_greeting(&p, 0, "tamper").await.unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open_in_memory().unwrap());
+    let mut icfg = IndexerConfig::new(
+        p.name(0),
+        p.name(1),
+        &p.deployed[0].accounts.connector,
+        &p.deployed[1].accounts.connector,
+    );
+    icfg.start_height = Some(p.deployed[0].final_height);
+    let indexer = Indexer::new(p.rpcs[0].clone(), store.clone(), icfg);
+    let ev = demo::wait_for("the indexed cross_call", T, || async {
+        indexer.index_once().await.map_err(|e| e.to_string())?;
+        Ok(store.list(Some(EventState::Pending), 10).unwrap().pop())
+    })
+    .await
+    .unwrap();
+    let svc_cfg = &p.config;
+    let [(_, _), (_, tx_b)] = xsc_bridge::service::connect(svc_cfg).await.unwrap();
+    let relay = xsc_bridge::lightclient_relay::LightClientRelay::new(
+        xsc_bridge::lightclient_relay::RpcSource {
+            rpc: p.rpcs[0].clone(),
+        },
+        xsc_bridge::lightclient_relay::ContractTarget::new(
+            p.deployed[1].accounts.light_client.clone(),
+            tx_b.clone(),
+        ),
+        xsc_bridge::lightclient_relay::RelayConfig::new(p.name(0), p.name(1)),
+    );
+    let head = relay.proof_head_for(ev.block_height, T).await.unwrap();
+    let (kind, target) = event_target(&ev.kind, &ev.payload).unwrap();
+    assert_eq!(kind, MessageKind::CrossCall);
+    let proof = p.rpcs[0]
+        .light_client_proof(&target, &head.hash)
+        .await
+        .unwrap();
+    let send = |proof: xsc_core::LightClientExecutionProof| {
+        let tx_b = tx_b.clone();
+        let conn = p.deployed[1].accounts.connector.clone();
+        let h = head.height;
+        async move {
+            let args = borsh::to_vec(&(&proof, h)).unwrap();
+            let out = tx_b
+                .send(
+                    &conn,
+                    vec![actions::function_call(
+                        kind.delivery_method(),
+                        args,
+                        MAX_GAS_300T,
+                        0,
+                    )],
+                )
+                .await
+                .unwrap();
+            let logs: Vec<String> = out.logs().map(str::to_string).collect();
+            (out.failure().map(|f| f.message.clone()), logs)
+        }
+    };
+    // Tampered: the proven outcome altered (its hash no longer matches the merkle path).
+    let mut bad = proof.clone();
+    bad.outcome_proof.outcome.gas_burnt += 1;
+    let (fail, logs) = send(bad).await;
+    println!("tampered: {fail:?} {logs:?}");
+    assert!(
+        logs.iter().any(|l| l.contains("ERR_PROOF_REJECTED"))
+            || fail.as_deref().is_some_and(|f| f.contains("ERR_")),
+        "{fail:?} {logs:?}"
+    );
+    assert_eq!(greeter_count(&p, 1).await, 0);
+    // Valid: delivered.
+    let (fail, logs) = send(proof.clone()).await;
+    assert_eq!(
+        classify(fail.as_deref(), logs.iter().map(String::as_str)),
+        Decision::Delivered(None),
+        "{fail:?} {logs:?}"
+    );
+    assert_eq!(greeter_count(&p, 1).await, 1);
+    // Replayed: refused as already delivered, nothing executed again.
+    let (fail, logs) = send(proof).await;
+    println!("replayed: {fail:?}");
+    assert!(
+        fail.as_deref()
+            .is_some_and(|f| f.contains("ERR_ALREADY_DELIVERED")),
+        "{fail:?} {logs:?}"
+    );
+    assert_eq!(greeter_count(&p, 1).await, 1);
+    let _ = id;
+    p.stop().await;
+}

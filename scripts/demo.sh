@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job: build the contracts, then `xsc demo` — two local sandbox chains with distinct
+# chain ids, everything deployed, the bridge service in-process, a Calimero cross_call round trip
+# and an xCall two-way message that fails and is rolled back.
+#
+# Needs a neard sandbox binary: NEAR_SANDBOX_BIN_PATH, or $HOME/.xsc/bin/neard-sandbox.
+# Extra arguments go to `xsc demo` (e.g. --keep --log info).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+# A debug build: the release profile is tuned for contracts (LTO, one codegen unit) and is slow
+# to build natively; the demo is not CPU-bound.
+exec cargo run -p xsc-cli -- demo --res res "$@"
