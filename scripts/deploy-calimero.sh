@@ -25,4 +25,4 @@ args=(deploy
   --res res --out "${OUT:-xsc-relayer.toml}")
 [ -n "${SHARD_HEADER:-}" ] && args+=(--a-header "$SHARD_HEADER")
 [ "${DEMO:-0}" = 1 ] && args+=(--demo)
-exec cargo run --release -p xsc-cli -- "${args[@]}"
+exec cargo run -q -p xsc-cli -- "${args[@]}"

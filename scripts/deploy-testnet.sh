@@ -23,4 +23,4 @@ args=(deploy
   --res res --out "${OUT:-xsc-relayer.toml}")
 [ -n "${B_HEADER:-}" ] && args+=(--b-header "$B_HEADER")
 [ "${DEMO:-0}" = 1 ] && args+=(--demo)
-exec cargo run --release -p xsc-cli -- "${args[@]}"
+exec cargo run -q -p xsc-cli -- "${args[@]}"
