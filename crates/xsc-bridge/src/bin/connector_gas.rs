@@ -42,6 +42,7 @@ struct Item {
     /// Method names, or the other actions (`Transfer`, …); `tx` for the conversion.
     what: String,
     gas: u64,
+    tokens_burnt: u128,
     logs: Vec<String>,
     block_hash: Option<CryptoHash>,
     is_receipt: bool,
@@ -61,6 +62,12 @@ impl Measured {
 
     fn receipts(&self) -> usize {
         self.items.iter().filter(|i| i.is_receipt).count()
+    }
+
+    /// `(count, gas)` of the gas refunds (receipts from `system`).
+    fn refunds(&self) -> (usize, u64) {
+        let r = self.items.iter().filter(|i| i.predecessor == "system");
+        (r.clone().count(), r.map(|i| i.gas).sum())
     }
 
     /// Gas of the receipts executed by `executor` calling `method`.
@@ -167,6 +174,7 @@ async fn measure(rpc: &RpcClient, tx_hash: &CryptoHash, sender: &str) -> R<Measu
             predecessor: t.outcome.executor_id.clone(),
             what: "(transaction → receipt)".into(),
             gas: t.outcome.gas_burnt,
+            tokens_burnt: t.outcome.tokens_burnt,
             logs: t.outcome.logs.clone(),
             block_hash: t.block_hash,
             is_receipt: false,
@@ -183,6 +191,7 @@ async fn measure(rpc: &RpcClient, tx_hash: &CryptoHash, sender: &str) -> R<Measu
             predecessor,
             what,
             gas: o.outcome.gas_burnt,
+            tokens_burnt: o.outcome.tokens_burnt,
             logs: o.outcome.logs.clone(),
             block_hash: o.block_hash,
             is_receipt: true,
@@ -393,35 +402,38 @@ async fn main() -> R<()> {
         wasm_size(&res, "xsc_connector.wasm"),
         wasm_size(&res, "xsc_light_client.wasm")
     );
-    report += "| operation | total Tgas | excluding destination Tgas | receipts |\n";
-    report += "|---|---:|---:|---:|\n";
+    report += "| operation | total Tgas | excluding destination Tgas | receipts | of which gas refunds (from `system`): count, Tgas |\n";
+    report += "|---|---:|---:|---:|---:|\n";
     for r in &rows {
         let excl = match &r.excl {
             Some((g, what)) => format!("{} ({what})", tg(*g)),
             None => "—".into(),
         };
+        let (nref, gref) = r.m.refunds();
         report += &format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {nref}, {} |\n",
             r.op,
             tg(r.total),
             excl,
-            r.receipts
+            r.receipts,
+            tg(gref)
         );
     }
     report += "\nTotal = gas burnt by the transaction's conversion plus all its receipts (refunds included); \
-receipts = receipts in `receipts_outcome`. Per receipt (exact gas):\n";
+receipts = receipts in `receipts_outcome`. Light client updates (`add_light_client_block`) \
+done before a delivery are separate transactions and not included. Per receipt (exact gas):\n";
     for r in &rows {
         report += &format!("\n**{}** (tx `{}`)\n\n", r.op, r.m.tx_hash);
-        report +=
-            "| executor | predecessor | method / action | gas | Tgas |\n|---|---|---|---:|---:|\n";
+        report += "| executor | predecessor | method / action | gas | Tgas | tokens burnt (yocto) |\n|---|---|---|---:|---:|---:|\n";
         for i in &r.m.items {
             report += &format!(
-                "| {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} |\n",
                 i.executor,
                 i.predecessor,
                 i.what,
                 i.gas,
-                tg(i.gas)
+                tg(i.gas),
+                i.tokens_burnt
             );
         }
     }
