@@ -123,6 +123,8 @@ pub struct Deliverer {
     tx: Arc<TxSender>,
     cfg: DeliveryConfig,
     metrics: Option<Arc<Metrics>>,
+    /// Woken by the indexer when it queued new events (else: `poll_interval`).
+    wake: Arc<tokio::sync::Notify>,
     pub stats: Arc<DeliveryStats>,
 }
 
@@ -147,8 +149,14 @@ impl Deliverer {
             tx,
             cfg,
             metrics: None,
+            wake: Arc::default(),
             stats: Arc::default(),
         }
+    }
+
+    /// Notified by the indexer of the same direction when it queued new events.
+    pub fn wake_handle(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
     }
 
     pub fn with_metrics(mut self, m: Arc<Metrics>) -> Self {
@@ -185,6 +193,10 @@ impl Deliverer {
                 return Ok(n);
             }
         };
+        info!(
+            source = %self.cfg.source, dest = %self.cfg.dest, events = n, max_block,
+            head = head.height, "proof head ready; delivering"
+        );
         let sem = Arc::new(tokio::sync::Semaphore::new(self.cfg.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
         for ev in events {
@@ -332,6 +344,7 @@ impl Deliverer {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                _ = self.wake.notified() => {}
                 _ = shutdown.changed() => return,
             }
         }

@@ -430,7 +430,7 @@ pub async fn ledger_balance(
         &pair.rpcs[at],
         &pair.deployed[at].accounts.xcall_transfer,
         "balance_of",
-        json!({ "account": account }),
+        json!({ "account_id": account }),
     )
     .await?;
     Ok(v.as_str().and_then(|s| s.parse().ok()))

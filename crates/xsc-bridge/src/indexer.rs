@@ -77,6 +77,8 @@ pub struct Indexer {
     store: Arc<dyn MessageStore>,
     cfg: IndexerConfig,
     metrics: Option<Arc<Metrics>>,
+    /// Signalled after a step that queued new events (wakes the deliverer at once).
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// What one step did.
@@ -94,11 +96,18 @@ impl Indexer {
             store,
             cfg,
             metrics: None,
+            wake: None,
         }
     }
 
     pub fn with_metrics(mut self, m: Arc<Metrics>) -> Self {
         self.metrics = Some(m);
+        self
+    }
+
+    /// Notify `wake` whenever a step queues new events.
+    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = Some(wake);
         self
     }
 
@@ -142,7 +151,11 @@ impl Indexer {
                 .inc_by(new_events as u64);
         }
         if new_events > 0 {
-            info!(source = %self.cfg.source, from, to, new_events, "indexed connector events");
+            let proof_blocks: Vec<u64> = events.iter().map(|e| e.block_height).collect();
+            info!(source = %self.cfg.source, from, to, final_height, new_events, ?proof_blocks, "indexed connector events");
+            if let Some(w) = &self.wake {
+                w.notify_one();
+            }
         } else {
             debug!(source = %self.cfg.source, from, to, "indexed");
         }

@@ -51,6 +51,9 @@ fn err(e: impl std::fmt::Display) -> ServiceError {
     ServiceError(e.to_string())
 }
 
+/// Upper bound of the indexer's polling interval (`relayer.poll_interval_ms` may lower it).
+const INDEXER_POLL: Duration = Duration::from_millis(200);
+
 /// Knobs not in the configuration file (tests, demo, benchmarks).
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
@@ -165,12 +168,6 @@ impl Service {
                 .with_store(store.clone())
                 .with_metrics(metrics.clone()),
             );
-            let mut icfg = IndexerConfig::new(&src.name, &dst.name, &src.connector, &dst.connector);
-            icfg.start_height = opts.start_heights[i];
-            icfg.poll_interval = cfg.poll_interval().min(Duration::from_millis(500));
-            let indexer = Arc::new(
-                Indexer::new(src_rpc.clone(), store.clone(), icfg).with_metrics(metrics.clone()),
-            );
             let mut dcfg = DeliveryConfig::new(&src.name, &dst.name, &dst.connector);
             dcfg.max_attempts = cfg.relayer.max_delivery_attempts;
             dcfg.retry = cfg.relayer.delivery_retry.clone();
@@ -186,6 +183,16 @@ impl Service {
                     dcfg,
                 )
                 .with_metrics(metrics.clone()),
+            );
+            let mut icfg = IndexerConfig::new(&src.name, &dst.name, &src.connector, &dst.connector);
+            icfg.start_height = opts.start_heights[i];
+            // A new final block every ~0.6-1.2 s: look 4 times per block at most, so a message
+            // waits ~0.1 s on average for the indexer, not a fraction of a block.
+            icfg.poll_interval = cfg.poll_interval().min(INDEXER_POLL);
+            let indexer = Arc::new(
+                Indexer::new(src_rpc.clone(), store.clone(), icfg)
+                    .with_metrics(metrics.clone())
+                    .with_wake(deliverer.wake_handle()),
             );
             {
                 let (ix, r1) = (indexer.clone(), rx.clone());

@@ -41,6 +41,20 @@ async fn pair(tag: &str) -> (LocalPair, tempfile::TempDir) {
     (p, dir)
 }
 
+/// A delivery is marked `delivered` in the queue after the chain has executed it, so the effects
+/// (a greeter count, a balance) can be visible a moment before the bookkeeping: wait (bounded)
+/// until nothing is pending or in flight before asserting on the queue's counts.
+async fn settled_counts(store: &dyn MessageStore) -> xsc_bridge::queue::StateCounts {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let c = store.counts(None).unwrap();
+        if (c.pending == 0 && c.delivering == 0) || std::time::Instant::now() > deadline {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 async fn greeter_count(p: &LocalPair, at: usize) -> u64 {
     let v: Value = demo::view(
         &p.rpcs[at],
@@ -81,7 +95,7 @@ async fn e2e_cross_call_round_trip_both_ways() {
     }
     assert_eq!(greeter_count(&p, 0).await, 1);
     assert_eq!(greeter_count(&p, 1).await, 1);
-    let c = svc.store.counts(None).unwrap();
+    let c = settled_counts(svc.store.as_ref()).await;
     assert_eq!((c.delivered, c.failed), (4, 0), "{c:?}");
     svc.shutdown(Duration::from_secs(30)).await;
     p.stop().await;
@@ -161,7 +175,7 @@ async fn e2e_xcall_one_way_two_way_success_and_rollback() {
 
     // Two-way failure → rollback: the whole demo flow.
     demo::run_demo(&p, &|l| println!("{l}")).await.unwrap();
-    let c = svc.store.counts(None).unwrap();
+    let c = settled_counts(svc.store.as_ref()).await;
     assert_eq!(c.failed, 0, "{c:?}");
     svc.shutdown(Duration::from_secs(30)).await;
     p.stop().await;
@@ -194,7 +208,7 @@ async fn e2e_many_messages_with_a_kill_and_restart() {
         n,
         "each message executed exactly once"
     );
-    let c = svc.store.counts(None).unwrap();
+    let c = settled_counts(svc.store.as_ref()).await;
     assert_eq!(c.failed, 0, "{c:?}");
     assert_eq!(c.delivered, 2 * n, "{c:?}");
     svc.shutdown(Duration::from_secs(30)).await;
@@ -293,5 +307,107 @@ async fn e2e_tampered_and_replayed_proofs_are_rejected_on_chain() {
     );
     assert_eq!(greeter_count(&p, 1).await, 1);
     let _ = id;
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a neard sandbox binary (NEAR_SANDBOX_BIN_PATH or ~/.xsc/bin/neard-sandbox) and res/*.wasm"]
+async fn e2e_light_client_more_than_an_epoch_behind_catches_up() {
+    use xsc_bridge::lightclient_relay::{
+        ContractTarget, LightClientRelay, LightClientTarget, RelayConfig, RelayError, RpcSource,
+    };
+    use xsc_bridge::rpc::BlockRef;
+    let _g = ONE_AT_A_TIME.lock().await;
+    // Short epochs (50 blocks, ~30 s) so that the source can outrun the light client by two.
+    let bin = find_neard().unwrap_or_else(|| panic!("{MISSING_BIN}"));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = PairOptions {
+        res_dir: res_dir(),
+        chain_ids: ["ep-a".into(), "ep-b".into()],
+        epoch_length: 50,
+        ..PairOptions::default()
+    };
+    let p = LocalPair::start(&bin, dir.path(), &opts, &|l| println!("{l}"))
+        .await
+        .unwrap();
+    let [(_, _), (_, tx_b)] = xsc_bridge::service::connect(&p.config).await.unwrap();
+    let relay = LightClientRelay::new(
+        RpcSource {
+            rpc: p.rpcs[0].clone(),
+        },
+        ContractTarget::new(p.deployed[1].accounts.light_client.clone(), tx_b.clone()),
+        RelayConfig::new(p.name(0), p.name(1)),
+    );
+    // No service: B's light client of A stays at its initial head while A moves on.
+    let head = relay.target().head().await.unwrap();
+    // A message sent meanwhile.
+    let (id, sent) = demo::send_greeting(&p, 0, "late").await.unwrap();
+    println!(
+        "light client head #{} (epoch {}); greeting {id} sent at #{sent}",
+        head.height, head.epoch_id
+    );
+    let tip = demo::wait_for("the source two epochs ahead", T, || async {
+        let b = p.rpcs[0]
+            .block(BlockRef::Final)
+            .await
+            .map_err(|e| e.to_string())?;
+        let e = b.header.epoch_id;
+        Ok((e != head.epoch_id && e != head.next_epoch_id).then_some(b))
+    })
+    .await
+    .unwrap();
+    println!(
+        "source final #{} in epoch {}: more than an epoch ahead of the light client",
+        tip.header.height, tip.header.epoch_id
+    );
+    // A plain submission of the newest final block is refused: its epoch's producers are not
+    // known to the light client.
+    let anchor = p.rpcs[0]
+        .block(BlockRef::Hash(tip.header.prev_hash))
+        .await
+        .unwrap();
+    let newest = p.rpcs[0]
+        .next_light_client_block(&anchor.header.prev_hash)
+        .await
+        .unwrap()
+        .expect("a light client block after a block of the current epoch");
+    let ne = newest.inner_lite.epoch_id;
+    assert!(ne != head.epoch_id && ne != head.next_epoch_id);
+    let e = relay.target().submit_block(&newest).await.unwrap_err();
+    println!("plain submission of #{}: {e}", newest.inner_lite.height);
+    assert!(
+        matches!(&e, RelayError::Rejected { reason, .. } if reason.contains("ERR_EPOCH_SKIPPED")),
+        "{e}"
+    );
+    assert_eq!(relay.target().head().await.unwrap(), head);
+    // The documented recovery: next_light_client_block from the stale head gives the last block
+    // of the following epoch; submit, ask again, one epoch per step.
+    let steps = relay.catch_up().await.unwrap();
+    for s in &steps {
+        println!(
+            "caught up: #{} new_epoch={} lean={}",
+            s.height, s.new_epoch, s.lean
+        );
+    }
+    assert!(
+        steps.iter().filter(|s| s.new_epoch).count() >= 2,
+        "{steps:?}"
+    );
+    let now = relay.target().head().await.unwrap();
+    let tip_now = p.rpcs[0].block(BlockRef::Final).await.unwrap();
+    assert!(
+        now.epoch_id == tip_now.header.epoch_id || now.next_epoch_id == tip_now.header.epoch_id,
+        "head {now:?} vs tip epoch {}",
+        tip_now.header.epoch_id
+    );
+    // The service delivers the message sent while the light client was behind, and its
+    // response comes back.
+    let svc = p.start_service(ServiceOptions::default()).await.unwrap();
+    let (r, _) = demo::wait_greeting(&p, 0, id, T).await.unwrap();
+    assert_eq!(r, json!({"state": "ok", "value": "Hello, late!"}), "{r}");
+    assert_eq!(greeter_count(&p, 1).await, 1);
+    let c = settled_counts(svc.store.as_ref()).await;
+    assert_eq!((c.delivered, c.failed), (2, 0), "{c:?}");
+    svc.shutdown(Duration::from_secs(30)).await;
     p.stop().await;
 }

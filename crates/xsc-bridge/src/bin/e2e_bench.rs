@@ -43,6 +43,8 @@ async fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
     let trips: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    // Timestamped service logs on stderr (`RUST_LOG=xsc_bridge=debug` for the latency trace).
+    let _ = xsc_bridge::logging::init(xsc_bridge::logging::LogFormat::Compact, "warn");
     let Some(bin) = find_neard() else {
         eprintln!("{MISSING_BIN}");
         std::process::exit(1);

@@ -45,6 +45,10 @@ use xsc_core::client::Head;
 use xsc_core::hashing::block_hash;
 use xsc_core::{CryptoHash, LightClientBlockLiteView, LightClientBlockView, NativeCrypto};
 
+/// How often [`LightClientRelay::ensure_height`] looks for a new final block on the source
+/// (at most; blocks come every ~0.6-1 s).
+const FINALITY_POLL: Duration = Duration::from_millis(100);
+
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
     #[error(transparent)]
@@ -349,6 +353,21 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             let head = self.target.head().await?;
             if head.height >= min_height {
                 return Ok(head);
+            }
+            // No final block at `min_height` yet: relaying now would submit a block that is too
+            // low and cost a second update (one destination transaction, ~3 blocks) right after.
+            // Wait for the source to finalise one, then relay once.
+            let tip = self.source.chain_tip().await?;
+            if tip.final_height < min_height {
+                if started.elapsed() >= timeout {
+                    return Err(RelayError::Timeout {
+                        want: min_height,
+                        have: head.height,
+                        waited: started.elapsed(),
+                    });
+                }
+                tokio::time::sleep(self.cfg.poll_interval.min(FINALITY_POLL)).await;
+                continue;
             }
             match self.relay_once().await? {
                 RelayStep::Relayed(_) => continue,
