@@ -31,22 +31,7 @@ fn fresh_storage() {
     });
 }
 
-/// The contract's panic message: from `ERR_…` (or the plugin's message) on.
-fn panic_message(e: Box<dyn std::any::Any + Send>) -> String {
-    let raw = e
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
-    let start = raw
-        .find("ERR_")
-        .or_else(|| raw.find("Pausable"))
-        .or_else(|| raw.find("Insufficient"))
-        .unwrap_or(0);
-    raw[start..]
-        .trim_end_matches(['"', ' ', '}', ')'])
-        .to_string()
-}
+use xsc_vectors::panic_message;
 
 /// Start a contract the way a deployment would: the head, and the producers of the head's epoch
 /// when the manifest gives them for it (otherwise the head's next_bps covers the first step).

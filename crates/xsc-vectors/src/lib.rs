@@ -142,3 +142,22 @@ pub fn chain(name: &str) -> ChainCase {
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("no chain {name}"))
 }
+
+/// The message of a contract panic caught in a near-sdk unit test, from its stable `ERR_…` code
+/// (or a plugin's message) on. near-sdk's mocked blockchain wraps `env::panic_str` in
+/// `HostError(GuestPanic { panic_msg: "…" })`; this strips the wrapping.
+pub fn panic_message(e: Box<dyn std::any::Any + Send>) -> String {
+    let raw = e
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    let start = raw
+        .find("ERR_")
+        .or_else(|| raw.find("Pausable"))
+        .or_else(|| raw.find("Insufficient"))
+        .unwrap_or(0);
+    raw[start..]
+        .trim_end_matches(['"', ' ', '}', ')'])
+        .to_string()
+}

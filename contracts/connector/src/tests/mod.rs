@@ -158,20 +158,7 @@ pub fn grant(c: &mut Connector, role: Role, who: &str) {
     assert!(c.acl_grant_role(role.into(), acc(who)).unwrap_or(false));
 }
 
-/// The contract's panic message from `ERR_…` (or a plugin's message) on.
-pub fn panic_message(e: Box<dyn std::any::Any + Send>) -> String {
-    let raw = e
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
-    let start = raw
-        .find("ERR_")
-        .or_else(|| raw.find("Pausable"))
-        .or_else(|| raw.find("Insufficient"))
-        .unwrap_or(0);
-    raw[start..].to_string()
-}
+pub use xsc_vectors::panic_message;
 
 /// Run `f`, expect a panic, return its message.
 pub fn expect_panic<R>(f: impl FnOnce() -> R) -> String {
