@@ -1,10 +1,13 @@
 //! Queue → proofs → the destination connector.
 //!
-//! One step ([`Deliverer::deliver_once`]):
+//! One batch ([`Deliverer::run`] keeps up to `concurrency` deliveries in flight, claiming a new
+//! batch whenever some are free):
 //! 1. claim up to `batch` due events for the destination ([`MessageStore::claim_due`]);
-//! 2. make the destination light client hold a block above the highest proof block among them
-//!    ([`LightClientRelay::proof_head_for`]): **one light client update serves the whole
-//!    batch** (and usually later ones: the head is reused until a message needs a newer block);
+//! 2. make the destination light client take a block above the highest proof block among them
+//!    ([`LightClientRelay::proof_head_nowait`]): **one light client update serves the whole
+//!    batch** (and usually later ones: the head is reused until a message needs a newer block).
+//!    The deliveries do not wait for the update to execute: signed after it by the same key,
+//!    they are ordered after it on chain;
 //! 3. for each event, concurrently: `EXPERIMENTAL_light_client_proof` of its outcome against
 //!    that head, then the kind's delivery method on the destination connector with borsh
 //!    `(proof, head height)`. The transaction's hash is recorded in the queue
@@ -61,7 +64,7 @@ impl DeliveryConfig {
             dest: dest.into(),
             dest_connector: dest_connector.into(),
             batch: 64,
-            concurrency: 8,
+            concurrency: 32,
             gas: MAX_GAS_300T,
             xcall_deposit: 100_000_000_000_000_000_000_000, // 0.1 NEAR
             max_attempts: 10,
@@ -168,20 +171,41 @@ impl Deliverer {
         &self.cfg
     }
 
-    /// One step; returns how many events were claimed.
+    /// One step: claim a batch, deliver it, wait for every delivery; returns how many events
+    /// were claimed. ([`Self::run`] does not wait: it keeps up to `concurrency` deliveries in
+    /// flight across batches.)
     pub async fn deliver_once(self: &Arc<Self>) -> Result<usize, DeliveryError> {
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.cfg.concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        let n = self.start_batch(&permits, &mut set, self.cfg.batch).await?;
+        while let Some(r) = set.join_next().await {
+            Self::reaped(r)?;
+        }
+        self.update_gauges();
+        Ok(n)
+    }
+
+    /// Claim up to `max` due events, get a light client head above all of them (one update for
+    /// the batch, handed to the destination node without waiting for it to execute:
+    /// [`LightClientRelay::proof_head_nowait`]) and spawn their deliveries into `set`, each
+    /// holding one of `permits`. Returns how many were claimed.
+    async fn start_batch(
+        self: &Arc<Self>,
+        permits: &Arc<tokio::sync::Semaphore>,
+        set: &mut tokio::task::JoinSet<Result<(), DeliveryError>>,
+        max: usize,
+    ) -> Result<usize, DeliveryError> {
         let events = self
             .store
-            .claim_due(&self.cfg.dest, now_ms(), self.cfg.batch)?;
+            .claim_due(&self.cfg.dest, now_ms(), max.min(self.cfg.batch))?;
         if events.is_empty() {
-            self.update_gauges();
             return Ok(0);
         }
         let n = events.len();
         let max_block = events.iter().map(|e| e.block_height).max().unwrap_or(0);
         let head = match self
             .relay
-            .proof_head_for(max_block, self.cfg.relay_timeout)
+            .proof_head_nowait(max_block, self.cfg.relay_timeout)
             .await
         {
             Ok(h) => h,
@@ -197,26 +221,28 @@ impl Deliverer {
             source = %self.cfg.source, dest = %self.cfg.dest, events = n, max_block,
             head = head.height, "proof head ready; delivering"
         );
-        let sem = Arc::new(tokio::sync::Semaphore::new(self.cfg.concurrency.max(1)));
-        let mut set = tokio::task::JoinSet::new();
         for ev in events {
             let this = self.clone();
             let head = head.clone();
-            let permit = sem.clone().acquire_owned().await.expect("semaphore");
+            let permit = permits.clone().acquire_owned().await.expect("semaphore");
             set.spawn(async move {
                 let _p = permit;
                 this.deliver_one(ev, head).await
             });
         }
-        while let Some(r) = set.join_next().await {
-            match r {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(e) => warn!(error = %e, "delivery task panicked"),
+        Ok(n)
+    }
+
+    fn reaped(
+        r: Result<Result<(), DeliveryError>, tokio::task::JoinError>,
+    ) -> Result<(), DeliveryError> {
+        match r {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error = %e, "delivery task panicked");
+                Ok(())
             }
         }
-        self.update_gauges();
-        Ok(n)
     }
 
     fn update_gauges(&self) {
@@ -325,27 +351,52 @@ impl Deliverer {
         Ok(())
     }
 
-    /// Deliver until `shutdown` turns true. A step in progress finishes first (its transactions
-    /// are recorded; a kill instead of a shutdown is covered by `recover_in_flight`).
+    /// Deliver until `shutdown` turns true, with up to `concurrency` deliveries in flight: a new
+    /// batch is claimed whenever deliveries are free, without waiting for earlier batches to
+    /// finish. On shutdown the deliveries in flight finish first (their transactions are
+    /// recorded; a kill instead of a shutdown is covered by `recover_in_flight`).
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.cfg.concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
         loop {
             if *shutdown.borrow() {
-                return;
+                break;
             }
-            let busy = match self.deliver_once().await {
-                Ok(n) => n > 0,
-                Err(e) => {
-                    warn!(dest = %self.cfg.dest, error = %e, "delivery step failed");
-                    false
+            while let Some(r) = set.try_join_next() {
+                if let Err(e) = Self::reaped(r) {
+                    warn!(dest = %self.cfg.dest, error = %e, "delivery failed to record");
+                }
+            }
+            let free = permits.available_permits();
+            let claimed = if free == 0 {
+                0
+            } else {
+                match self.start_batch(&permits, &mut set, free).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        warn!(dest = %self.cfg.dest, error = %e, "delivery step failed");
+                        0
+                    }
                 }
             };
-            if busy {
+            self.update_gauges();
+            if claimed > 0 {
                 continue;
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.cfg.poll_interval) => {}
                 _ = self.wake.notified() => {}
-                _ = shutdown.changed() => return,
+                Some(r) = set.join_next(), if !set.is_empty() => {
+                    if let Err(e) = Self::reaped(r) {
+                        warn!(dest = %self.cfg.dest, error = %e, "delivery failed to record");
+                    }
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+        while let Some(r) = set.join_next().await {
+            if let Err(e) = Self::reaped(r) {
+                warn!(dest = %self.cfg.dest, error = %e, "delivery failed to record");
             }
         }
     }

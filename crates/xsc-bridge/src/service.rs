@@ -72,7 +72,7 @@ impl Default for ServiceOptions {
             start_heights: [None, None],
             serve_metrics: true,
             delivery_batch: 64,
-            delivery_concurrency: 8,
+            delivery_concurrency: 32,
         }
     }
 }

@@ -400,6 +400,20 @@ impl TxSender {
         Err(TxError::NonceRetriesExhausted(self.opts.max_resign))
     }
 
+    /// Sign and hand the transaction to the node with `broadcast_tx_async`, without waiting for
+    /// its execution (then [`Self::wait_for_outcome`]). When this returns, the node has queued
+    /// the transaction, so one this sender submits next reaches the node after it, and its higher
+    /// nonce orders it after this one in the chunk.
+    pub async fn broadcast_nowait(
+        &self,
+        receiver_id: &str,
+        actions: Vec<Action>,
+    ) -> Result<PreparedTx, TxError> {
+        let tx = self.prepare_inner(receiver_id, actions, false).await?;
+        self.rpc.broadcast_tx_async(&tx.base64).await?;
+        Ok(tx)
+    }
+
     pub async fn send(
         &self,
         receiver_id: &str,

@@ -1,10 +1,10 @@
 //! The relay's two ends over RPC: a source node and the light client contract on the
 //! destination chain.
 
-use super::{BlockSource, ChainTip, LightClientTarget, RelayError, Submitted};
+use super::{BlockSource, ChainTip, LightClientTarget, PendingSubmission, RelayError, Submitted};
 use crate::rpc::types::lenient_int;
 use crate::rpc::{BlockRef, RpcClient};
-use crate::tx::{TxSender, MAX_GAS_300T};
+use crate::tx::{actions, TxError, TxSender, MAX_GAS_300T};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -135,5 +135,50 @@ impl LightClientTarget for ContractTarget {
             tx_hash: out.tx_hash(),
             gas_burnt: out.total_gas_burnt(),
         })
+    }
+
+    async fn submit_block_nowait(
+        &self,
+        block: &LightClientBlockView,
+    ) -> Result<PendingSubmission, RelayError> {
+        let args = borsh::to_vec(block).expect("borsh of a block");
+        let height = block.inner_lite.height;
+        let prepared = self
+            .tx
+            .broadcast_nowait(
+                &self.account,
+                vec![actions::function_call(
+                    "add_light_client_block",
+                    args,
+                    self.gas,
+                    0,
+                )],
+            )
+            .await?;
+        let tx = self.tx.clone();
+        Ok(Box::pin(async move {
+            let sender = tx.signer().account_id().to_string();
+            let out = match tx.wait_for_outcome(&prepared.hash, &sender).await {
+                Ok(o) => o,
+                Err(e) => {
+                    // Never seen executed (dropped, or its nonce was taken): the next
+                    // transaction asks the node for the nonce again.
+                    if matches!(e, TxError::Unconfirmed { .. }) {
+                        tx.reset_nonce().await;
+                    }
+                    return Err(e.into());
+                }
+            };
+            if let Some(f) = out.failure() {
+                return Err(RelayError::Rejected {
+                    height,
+                    reason: f.message.clone(),
+                });
+            }
+            Ok(Submitted {
+                tx_hash: out.tx_hash(),
+                gas_burnt: out.total_gas_burnt(),
+            })
+        }))
     }
 }

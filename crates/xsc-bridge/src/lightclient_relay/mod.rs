@@ -117,6 +117,45 @@ pub trait LightClientTarget: Send + Sync {
         &self,
         block: &LightClientBlockView,
     ) -> impl Future<Output = Result<Submitted, RelayError>> + Send;
+    /// Hand the block's transaction to the destination node and return as soon as the node has
+    /// it, without waiting for its execution: a transaction the same signer sends afterwards is
+    /// ordered after it (nonces), so it executes after the light client took the block. The
+    /// returned future resolves with the outcome. By default: [`Self::submit_block`], waited for.
+    fn submit_block_nowait(
+        &self,
+        block: &LightClientBlockView,
+    ) -> impl Future<Output = Result<PendingSubmission, RelayError>> + Send {
+        async move {
+            let r = self.submit_block(block).await;
+            Ok(Box::pin(async move { r }) as PendingSubmission)
+        }
+    }
+}
+
+/// The outcome of a block submitted with [`LightClientTarget::submit_block_nowait`].
+pub type PendingSubmission =
+    std::pin::Pin<Box<dyn Future<Output = Result<Submitted, RelayError>> + Send + 'static>>;
+
+/// The next block to submit after a head, checked against it.
+struct NextBlock {
+    block: LightClientBlockView,
+    hash: CryptoHash,
+    same_epoch: bool,
+    lean: bool,
+}
+
+impl NextBlock {
+    fn head(&self) -> Head {
+        let inner = &self.block.inner_lite;
+        Head {
+            height: inner.height,
+            hash: self.hash,
+            epoch_id: inner.epoch_id,
+            next_epoch_id: inner.next_epoch_id,
+            block_merkle_root: inner.block_merkle_root,
+            timestamp: inner.timestamp,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +216,9 @@ pub struct LightClientRelay<S, T> {
     step_lock: Mutex<()>,
     /// An epoch whose producers the light client is known to hold.
     known_producers: Mutex<Option<CryptoHash>>,
+    /// The last block submitted without waiting ([`Self::proof_head_nowait`]) while its
+    /// transaction has not executed: the base of the next step, so no block is sent twice.
+    in_flight: std::sync::Mutex<Option<Head>>,
 }
 
 /// Which stored light client height to prove an outcome against.
@@ -218,6 +260,7 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             metrics: None,
             step_lock: Mutex::new(()),
             known_producers: Mutex::new(None),
+            in_flight: std::sync::Mutex::new(None),
         }
     }
 
@@ -256,21 +299,26 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
         Ok(has)
     }
 
-    /// One step: submit the source's next light client block after the head, if any.
-    pub async fn relay_once(&self) -> Result<RelayStep, RelayError> {
-        let _guard = self.step_lock.lock().await;
+    /// The light client's head, or the block submitted after it whose transaction is still in
+    /// flight.
+    pub async fn effective_head(&self) -> Result<Head, RelayError> {
         let head = self.target.head().await?;
+        let pending = self.in_flight.lock().expect("in_flight lock").clone();
+        Ok(match pending {
+            Some(p) if p.height > head.height => p,
+            _ => head,
+        })
+    }
+
+    /// The source's next light client block after `head`, checked: `None` when there is none.
+    async fn next_block(&self, head: &Head) -> Result<Option<NextBlock>, RelayError> {
         let Some(mut block) = self.source.next_light_client_block(&head.hash).await? else {
-            return Ok(RelayStep::UpToDate {
-                head_height: head.height,
-            });
+            return Ok(None);
         };
         let inner = &block.inner_lite;
         let (height, epoch_id) = (inner.height, inner.epoch_id);
         if height <= head.height {
-            return Ok(RelayStep::UpToDate {
-                head_height: head.height,
-            });
+            return Ok(None);
         }
         let same_epoch = epoch_id == head.epoch_id;
         if !same_epoch && epoch_id != head.next_epoch_id {
@@ -286,30 +334,27 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
         let lean = same_epoch
             && self.cfg.lean
             && block.next_bps.is_some()
-            && self.next_producers_known(&head).await?;
+            && self.next_producers_known(head).await?;
         if lean {
             block.next_bps = None;
         }
         let hash = block_hash(&NativeCrypto, &LightClientBlockLiteView::from(&block));
         debug!(source = %self.cfg.source, dest = %self.cfg.dest, height, %hash, lean, new_epoch = !same_epoch, "submitting light client block");
-        let submitted = match self.target.submit_block(&block).await {
-            Ok(s) => s,
-            // Another relayer got there first: nothing lost.
-            Err(RelayError::Rejected { reason, .. }) if reason.contains("ERR_BLOCK_NOT_NEWER") => {
-                warn!(
-                    height,
-                    "light client already past this block (another relayer?)"
-                );
-                let head = self.target.head().await?;
-                return Ok(RelayStep::UpToDate {
-                    head_height: head.height,
-                });
-            }
-            Err(e) => return Err(e),
-        };
+        Ok(Some(NextBlock {
+            block,
+            hash,
+            same_epoch,
+            lean,
+        }))
+    }
+
+    /// Log, record and count a block whose transaction executed.
+    fn landed(&self, next: &NextBlock, submitted: Submitted) -> Result<RelayedInfo, RelayError> {
+        let inner = &next.block.inner_lite;
+        let (height, epoch_id, hash, lean) = (inner.height, inner.epoch_id, next.hash, next.lean);
         info!(
             source = %self.cfg.source, dest = %self.cfg.dest, height, %hash, lean,
-            new_epoch = !same_epoch, gas = submitted.gas_burnt, "light client block relayed"
+            new_epoch = !next.same_epoch, gas = submitted.gas_burnt, "light client block relayed"
         );
         if let Some(store) = &self.store {
             store.record_relayed_block(&RelayedBlock {
@@ -330,14 +375,43 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
                 .with_label_values(&[self.cfg.source.as_str(), self.cfg.dest.as_str()])
                 .inc_by(submitted.gas_burnt);
         }
-        Ok(RelayStep::Relayed(RelayedInfo {
+        Ok(RelayedInfo {
             height,
             hash,
             epoch_id,
-            new_epoch: !same_epoch,
+            new_epoch: !next.same_epoch,
             lean,
             submitted,
-        }))
+        })
+    }
+
+    /// One step: submit the source's next light client block after the head (or after the
+    /// block in flight), if any, and wait for its execution.
+    pub async fn relay_once(&self) -> Result<RelayStep, RelayError> {
+        let _guard = self.step_lock.lock().await;
+        let head = self.effective_head().await?;
+        let Some(next) = self.next_block(&head).await? else {
+            return Ok(RelayStep::UpToDate {
+                head_height: head.height,
+            });
+        };
+        let height = next.block.inner_lite.height;
+        let submitted = match self.target.submit_block(&next.block).await {
+            Ok(s) => s,
+            // Another relayer got there first: nothing lost.
+            Err(RelayError::Rejected { reason, .. }) if reason.contains("ERR_BLOCK_NOT_NEWER") => {
+                warn!(
+                    height,
+                    "light client already past this block (another relayer?)"
+                );
+                let head = self.target.head().await?;
+                return Ok(RelayStep::UpToDate {
+                    head_height: head.height,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(RelayStep::Relayed(self.landed(&next, submitted)?))
     }
 
     /// Make sure the light client holds a block at height ≥ `min_height` (final on the source,
@@ -423,6 +497,94 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             ProofHeight::Use(_) => Ok(head),
             ProofHeight::NeedRelay { min_height } => self.ensure_height(min_height, timeout).await,
         }
+    }
+
+    /// Like [`Self::proof_head_for`], but without waiting for the light client update to
+    /// execute: the block is handed to the destination node and its head returned at once.
+    /// A delivery the same signer sends next is ordered after the update (nonces), and reaches
+    /// the light client (entry receipt, then the `verify_outcome` call) after the update's own
+    /// receipt executed, so the proof is checked against a stored block; this saves the ~2
+    /// destination blocks of waiting for the update per message leg. Should the update fail,
+    /// deliveries against its head are refused on chain with a retryable reason and retried.
+    pub async fn proof_head_nowait(
+        self: &Arc<Self>,
+        proof_block: u64,
+        timeout: Duration,
+    ) -> Result<Head, RelayError>
+    where
+        S: 'static,
+        T: 'static,
+    {
+        let started = Instant::now();
+        loop {
+            let head = self.effective_head().await?;
+            if head.height > proof_block {
+                return Ok(head);
+            }
+            // Only a final block above the proof block serves (see `ensure_height`).
+            let tip = self.source.chain_tip().await?;
+            if tip.final_height > proof_block {
+                if let Some(h) = self.relay_once_nowait().await? {
+                    if h.height > proof_block {
+                        return Ok(h);
+                    }
+                    continue;
+                }
+            }
+            if started.elapsed() >= timeout {
+                return Err(RelayError::Timeout {
+                    want: proof_block + 1,
+                    have: head.height,
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(self.cfg.poll_interval.min(FINALITY_POLL)).await;
+        }
+    }
+
+    /// Submit the next block after the effective head without waiting for it to execute (see
+    /// [`Self::proof_head_nowait`]); a task records it when it lands. Returns its head.
+    async fn relay_once_nowait(self: &Arc<Self>) -> Result<Option<Head>, RelayError>
+    where
+        S: 'static,
+        T: 'static,
+    {
+        let _guard = self.step_lock.lock().await;
+        let base = self.effective_head().await?;
+        let Some(next) = self.next_block(&base).await? else {
+            return Ok(None);
+        };
+        let pending = self.target.submit_block_nowait(&next.block).await?;
+        let head = next.head();
+        *self.in_flight.lock().expect("in_flight lock") = Some(head.clone());
+        let this = self.clone();
+        let hash = head.hash;
+        tokio::spawn(async move {
+            let height = next.block.inner_lite.height;
+            match pending.await {
+                Ok(s) => {
+                    if let Err(e) = this.landed(&next, s) {
+                        warn!(height, error = %e, "relayed block not recorded");
+                    }
+                }
+                Err(RelayError::Rejected { reason, .. })
+                    if reason.contains("ERR_BLOCK_NOT_NEWER") =>
+                {
+                    warn!(
+                        height,
+                        "light client already past this block (another relayer?)"
+                    );
+                }
+                Err(e) => {
+                    warn!(source = %this.cfg.source, dest = %this.cfg.dest, height, error = %e, "light client update failed; deliveries against it will be retried");
+                }
+            }
+            let mut g = this.in_flight.lock().expect("in_flight lock");
+            if g.as_ref().is_some_and(|h| h.hash == hash) {
+                *g = None;
+            }
+        });
+        Ok(Some(head))
     }
 
     fn observe_lag(&self, tip: &ChainTip, head: &Head) {

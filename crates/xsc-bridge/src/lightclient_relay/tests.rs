@@ -94,7 +94,13 @@ impl BlockSource for VectorSource {
 
 /// The destination: xsc-core's light client, which applies the contract's rules.
 struct NativeTarget {
-    lc: StdMutex<LightClient>,
+    lc: Arc<StdMutex<LightClient>>,
+    /// When set, `submit_block_nowait` returns at once and applies the block only when a permit
+    /// of `release` is added (a transaction waiting in the destination's pool).
+    defer: std::sync::atomic::AtomicBool,
+    release: Arc<tokio::sync::Semaphore>,
+    /// When set, the next deferred block is refused instead of applied.
+    refuse_next: Arc<std::sync::atomic::AtomicBool>,
     submitted: StdMutex<Vec<LightClientBlockView>>,
     /// When set, `head()` answers this (a view lagging behind the contract's state).
     stale_head: StdMutex<Option<Head>>,
@@ -136,6 +142,43 @@ impl LightClientTarget for NativeTarget {
             gas_burnt: 1,
         })
     }
+    async fn submit_block_nowait(
+        &self,
+        block: &LightClientBlockView,
+    ) -> Result<PendingSubmission, RelayError> {
+        if !self.defer.load(Ordering::SeqCst) {
+            let r = self.submit_block(block).await;
+            return Ok(Box::pin(async move { r }));
+        }
+        self.submitted.lock().unwrap().push(block.clone());
+        let (lc, release, refuse) = (
+            self.lc.clone(),
+            self.release.clone(),
+            self.refuse_next.clone(),
+        );
+        let block = block.clone();
+        Ok(Box::pin(async move {
+            release.acquire().await.expect("open").forget();
+            let height = block.inner_lite.height;
+            if refuse.swap(false, Ordering::SeqCst) {
+                return Err(RelayError::Rejected {
+                    height,
+                    reason: "ERR_OUT_OF_GAS (simulated)".into(),
+                });
+            }
+            lc.lock()
+                .unwrap()
+                .apply(&NativeCrypto, &block)
+                .map_err(|e| RelayError::Rejected {
+                    height,
+                    reason: e.to_string(),
+                })?;
+            Ok(Submitted {
+                tx_hash: None,
+                gas_burnt: 1,
+            })
+        }))
+    }
 }
 
 fn setup(chain: &str, tip: usize) -> (VectorSource, NativeTarget, Vec<LightClientBlockView>) {
@@ -151,7 +194,10 @@ fn setup(chain: &str, tip: usize) -> (VectorSource, NativeTarget, Vec<LightClien
     )
     .unwrap();
     let target = NativeTarget {
-        lc: StdMutex::new(LightClient::new(state)),
+        lc: Arc::new(StdMutex::new(LightClient::new(state))),
+        defer: Default::default(),
+        release: Arc::new(tokio::sync::Semaphore::new(0)),
+        refuse_next: Default::default(),
         submitted: StdMutex::default(),
         stale_head: StdMutex::default(),
         hide_producers: Default::default(),
@@ -363,6 +409,92 @@ async fn proof_head_relays_only_when_needed() {
         .await
         .unwrap();
     assert_eq!(h.height, 91522595);
+}
+
+/// Poll until `f` holds (the relay's bookkeeping task runs in the background).
+async fn eventually(f: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("condition not reached");
+}
+
+#[tokio::test]
+async fn proof_head_nowait_hands_out_the_head_in_flight_and_never_submits_it_twice() {
+    let (source, target, _) = setup("mainnet-91M", 2);
+    let relay = Arc::new(LightClientRelay::new(source, target, cfg(true)));
+    relay.catch_up().await.unwrap();
+    assert_eq!(relay.target().submitted().len(), 3);
+    relay.target().defer.store(true, Ordering::SeqCst);
+    relay.source().set_tip(3);
+    // The update is handed over; its head comes back before the light client took it.
+    let h = relay
+        .proof_head_nowait(91522568, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(h.height, 91522595);
+    assert_eq!(relay.target().head().await.unwrap().height, 91522568);
+    assert_eq!(relay.effective_head().await.unwrap().height, 91522595);
+    // A second batch below it shares the update in flight: nothing new is submitted, neither by
+    // the pipelined path nor by the periodic one.
+    let again = relay
+        .proof_head_nowait(91522570, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(again, h);
+    relay.relay_once().await.unwrap();
+    assert_eq!(relay.target().submitted().len(), 4);
+    // It lands: the light client's own head is the one handed out, and nothing is in flight.
+    relay.target().release.add_permits(1);
+    eventually(|| relay.in_flight.lock().unwrap().is_none()).await;
+    assert_eq!(relay.target().head().await.unwrap(), h);
+}
+
+#[tokio::test]
+async fn proof_head_nowait_relays_again_after_the_update_in_flight_failed() {
+    let (source, target, _) = setup("mainnet-91M", 2);
+    let relay = Arc::new(LightClientRelay::new(source, target, cfg(true)));
+    relay.catch_up().await.unwrap();
+    relay.target().defer.store(true, Ordering::SeqCst);
+    relay.target().refuse_next.store(true, Ordering::SeqCst);
+    relay.source().set_tip(3);
+    let h = relay
+        .proof_head_nowait(91522568, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(h.height, 91522595);
+    relay.target().release.add_permits(1);
+    // Refused on chain: forgotten, and the next batch submits the block again.
+    eventually(|| relay.in_flight.lock().unwrap().is_none()).await;
+    assert_eq!(relay.target().head().await.unwrap().height, 91522568);
+    relay.target().release.add_permits(1);
+    let h2 = relay
+        .proof_head_nowait(91522568, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(h2, h);
+    assert_eq!(relay.target().submitted().len(), 5);
+    eventually(|| relay.in_flight.lock().unwrap().is_none()).await;
+    assert_eq!(relay.target().head().await.unwrap(), h);
+}
+
+#[tokio::test]
+async fn proof_head_nowait_times_out_when_the_source_has_no_final_block_above() {
+    let (source, target, _) = setup("mainnet-91M", 2);
+    let relay = Arc::new(LightClientRelay::new(source, target, cfg(true)));
+    relay.catch_up().await.unwrap();
+    let e = relay
+        .proof_head_nowait(91522568, Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, RelayError::Timeout { want: 91522569, .. }),
+        "{e}"
+    );
+    assert_eq!(relay.target().submitted().len(), 3);
 }
 
 #[test]
