@@ -9,6 +9,12 @@
 //! 3. The callback re-runs the same checks on the *proven* outcome (another delivery may have
 //!    won the race meanwhile), marks the message delivered and acts on it. It never panics: a
 //!    delivery that fails here refunds the relayer's whole deposit and logs `delivery_rejected`.
+//!
+//! **Fast path.** A relayer may instead call the light client's `verify_and_forward(proof,
+//! height, connector, borsh(kind))`: the light client verifies and calls `on_proven_outcome`
+//! here, which checks that its predecessor is the configured light client and continues at
+//! step 3. One receipt fewer (a block less per message, and the gas of loading this contract
+//! once more); no cheap pre-check, so a hopeless delivery costs the relayer a verification.
 
 use crate::events::ConnectorEvent;
 use crate::replay::Seen;
@@ -218,6 +224,57 @@ impl Connector {
             )
     }
 
+    /// Step 3 on an outcome the light client proved: re-select the message (another delivery
+    /// may have won the race), mark it delivered and act on it. Never panics.
+    fn handle_proven(
+        &mut self,
+        kind: MessageKind,
+        relayer: &AccountId,
+        deposit: u128,
+        outcome: ProvenOutcome,
+    ) {
+        let message = match self.select(kind, &outcome.executor_id, &outcome.status, &outcome.logs)
+        {
+            Ok(message) => message,
+            Err(e) => return self.reject(kind, relayer, deposit, None, e),
+        };
+        let nsn = message.nsn();
+        let result = match message {
+            Message::Malformed { kind, nsn } => {
+                self.refuse(kind, nsn, "", ConnectorError::MalformedMessage);
+                Ok(0)
+            }
+            Message::CrossCall {
+                nsn,
+                request_id,
+                call,
+            } => self.deliver_cross_call(nsn, request_id, call),
+            Message::CrossCallResponse {
+                nsn,
+                request_id,
+                response,
+            } => self.deliver_cross_response(nsn, request_id, response),
+            Message::Xcall {
+                nsn,
+                from,
+                to,
+                sn,
+                data,
+                two_way,
+                expires_at,
+            } => self.deliver_xcall_message(
+                nsn, from, to, sn, data, two_way, expires_at, relayer, deposit,
+            ),
+            Message::XcallResponse { nsn, sn, code, msg } => {
+                self.deliver_xcall_response(nsn, sn, code, msg)
+            }
+        };
+        match result {
+            Ok(used) => refund(relayer, deposit.saturating_sub(used)),
+            Err(e) => self.reject(kind, relayer, deposit, Some(nsn), e),
+        }
+    }
+
     /// Nothing changed: refund everything and say why.
     fn reject(
         &self,
@@ -334,45 +391,40 @@ impl Connector {
         let Ok(outcome) = outcome else {
             return self.reject(kind, &relayer, deposit, None, ConnectorError::ProofRejected);
         };
-        let message = match self.select(kind, &outcome.executor_id, &outcome.status, &outcome.logs)
-        {
-            Ok(message) => message,
-            Err(e) => return self.reject(kind, &relayer, deposit, None, e),
-        };
-        let nsn = message.nsn();
-        let result = match message {
-            Message::Malformed { kind, nsn } => {
-                self.refuse(kind, nsn, "", ConnectorError::MalformedMessage);
-                Ok(0)
-            }
-            Message::CrossCall {
-                nsn,
-                request_id,
-                call,
-            } => self.deliver_cross_call(nsn, request_id, call),
-            Message::CrossCallResponse {
-                nsn,
-                request_id,
-                response,
-            } => self.deliver_cross_response(nsn, request_id, response),
-            Message::Xcall {
-                nsn,
-                from,
-                to,
-                sn,
-                data,
-                two_way,
-                expires_at,
-            } => self.deliver_xcall_message(
-                nsn, from, to, sn, data, two_way, expires_at, &relayer, deposit,
-            ),
-            Message::XcallResponse { nsn, sn, code, msg } => {
-                self.deliver_xcall_response(nsn, sn, code, msg)
-            }
-        };
-        match result {
-            Ok(used) => refund(&relayer, deposit.saturating_sub(used)),
-            Err(e) => self.reject(kind, &relayer, deposit, Some(nsn), e),
+        self.handle_proven(kind, &relayer, deposit, outcome);
+    }
+
+    /// The fast path: an outcome the light client verified and forwarded
+    /// (`verify_and_forward`), with the relayer (`sender_id`), its deposit and `msg` = borsh
+    /// [`MessageKind`]. Only the configured light client may call it; after that check it
+    /// never panics (a refused delivery refunds the relayer and logs `delivery_rejected`).
+    #[payable]
+    pub fn on_proven_outcome(
+        &mut self,
+        #[serializer(borsh)] sender_id: AccountId,
+        #[serializer(borsh)] outcome: ProvenOutcome,
+        #[serializer(borsh)] msg: Vec<u8>,
+    ) {
+        if env::predecessor_account_id() != self.light_client {
+            ConnectorError::NotLightClient.panic();
         }
+        let deposit = env::attached_deposit().as_yoctonear();
+        let Ok(kind) = borsh::from_slice::<MessageKind>(&msg) else {
+            refund(&sender_id, deposit);
+            ConnectorEvent::DeliveryRejected {
+                kind: MessageKind::CrossCall,
+                nsn: None,
+                code: ConnectorError::InvalidKind.code().to_string(),
+                refunded: U128(deposit),
+            }
+            .emit();
+            return;
+        };
+        // Pausing a delivery method pauses its fast path too (a panic here would send the
+        // deposit to the light client, so refuse and refund instead).
+        if self.pa_is_paused(kind.delivery_method().to_string()) {
+            return self.reject(kind, &sender_id, deposit, None, ConnectorError::Paused);
+        }
+        self.handle_proven(kind, &sender_id, deposit, outcome);
     }
 }

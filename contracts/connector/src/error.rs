@@ -44,6 +44,9 @@ pub enum ConnectorError {
     InvalidSource,
     Expired,
     UnexpectedResponse,
+    NotLightClient,
+    InvalidKind,
+    Paused,
 
     // --- execution and rollback ---
     UnknownRequest,
@@ -130,6 +133,11 @@ impl ConnectorError {
             UnexpectedResponse => {
                 "ERR_UNEXPECTED_RESPONSE: no two-way message awaits a response with this sn"
             }
+            NotLightClient => {
+                "ERR_NOT_LIGHT_CLIENT: proven outcomes are accepted only from the configured light client"
+            }
+            InvalidKind => "ERR_INVALID_KIND: msg must be a borsh MessageKind",
+            Paused => "ERR_PAUSED: deliveries of this kind are paused",
 
             UnknownRequest => "ERR_UNKNOWN_REQUEST: no pending request with this id",
             RequestBusy => "ERR_REQUEST_IN_PROGRESS: the request is being executed",

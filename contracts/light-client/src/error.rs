@@ -9,6 +9,8 @@ pub enum ContractError {
     ResetNotNewer,
     ResetNeedsNextBps,
     InvalidProofArgs,
+    ForwardMsgTooLong,
+    NotEnoughGasToForward,
 }
 
 impl ContractError {
@@ -26,6 +28,12 @@ impl ContractError {
                 "ERR_RESET_NEEDS_NEXT_BPS: the reset block must carry next_bps"
             }
             ContractError::InvalidProofArgs => "ERR_INVALID_INPUT: arguments do not decode",
+            ContractError::ForwardMsgTooLong => {
+                "ERR_FORWARD_MSG_TOO_LONG: msg is longer than MAX_FORWARD_MSG bytes"
+            }
+            ContractError::NotEnoughGasToForward => {
+                "ERR_NOT_ENOUGH_GAS: too little gas left to forward the outcome"
+            }
         }
     }
 }

@@ -7,9 +7,10 @@ use crate::events::LightClientEvent;
 use crate::{ContractError, HostCrypto, LightClient, LightClientExt};
 use near_plugins::{pause, Pausable};
 use near_sdk::json_types::U64;
-use near_sdk::{env, near};
+use near_sdk::{env, near, require, AccountId, Gas, Promise};
 use xsc_core::proof::verify_outcome_proof_at;
 use xsc_core::{LightClientBlockView, LightClientExecutionProof, ProvenOutcome};
+use xsc_interfaces::{ext_proven_outcome_receiver, MAX_FORWARD_MSG};
 
 #[near]
 impl LightClient {
@@ -46,4 +47,41 @@ impl LightClient {
         verify_outcome_proof_at(&HostCrypto, &proof, &trusted)
             .unwrap_or_else(|e| env::panic_str(&e.to_string()))
     }
+
+    /// [`Self::verify_outcome`], then `receiver_id.on_proven_outcome(sender_id, outcome, msg)`
+    /// with the attached deposit and all the gas left (`sender_id` is the caller). A receiver
+    /// that needs a proven outcome saves the receipt of calling `verify_outcome` itself and of
+    /// waiting for the answer. Borsh arguments. Panics before forwarding anything (the deposit
+    /// returns to the caller) when the proof does not verify, `msg` exceeds `MAX_FORWARD_MSG`
+    /// bytes or less than `GAS_FORWARD_MIN` would reach the receiver.
+    #[pause]
+    #[payable]
+    pub fn verify_and_forward(
+        &mut self,
+        #[serializer(borsh)] proof: LightClientExecutionProof,
+        #[serializer(borsh)] height: u64,
+        #[serializer(borsh)] receiver_id: AccountId,
+        #[serializer(borsh)] msg: Vec<u8>,
+    ) -> Promise {
+        require!(
+            msg.len() <= MAX_FORWARD_MSG,
+            ContractError::ForwardMsgTooLong.as_str()
+        );
+        let outcome = self.verify_outcome(proof, height);
+        let left = env::prepaid_gas().saturating_sub(env::used_gas());
+        require!(
+            left >= GAS_FORWARD_MIN.saturating_add(GAS_FORWARD_RESERVE),
+            ContractError::NotEnoughGasToForward.as_str()
+        );
+        ext_proven_outcome_receiver::ext(receiver_id)
+            .with_attached_deposit(env::attached_deposit())
+            .with_static_gas(GAS_FORWARD_MIN)
+            .with_unused_gas_weight(1)
+            .on_proven_outcome(env::predecessor_account_id(), outcome, msg)
+    }
 }
+
+/// Least gas the receiver of a forwarded outcome gets (it also gets all the gas left).
+pub const GAS_FORWARD_MIN: Gas = Gas::from_tgas(10);
+/// What `verify_and_forward` keeps for serialising the call after the check.
+const GAS_FORWARD_RESERVE: Gas = Gas::from_tgas(2);

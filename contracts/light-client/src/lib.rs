@@ -31,6 +31,7 @@ mod tests;
 pub use crate::crypto::HostCrypto;
 pub use crate::error::ContractError;
 pub use crate::events::LightClientEvent;
+pub use crate::ingest::GAS_FORWARD_MIN;
 pub use crate::views::{Config, StoredRange};
 
 /// Default number of trusted blocks kept. The relayer submits a block when messages are pending

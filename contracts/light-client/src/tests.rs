@@ -471,3 +471,92 @@ fn an_explicit_admin_other_than_the_deployer_gets_super_admin_and_dao() {
     assert!(!lc.acl_is_super_admin(account("deployer.near")));
     assert!(!lc.acl_has_role(Role::Dao.into(), account("deployer.near")));
 }
+
+/// A valid manifest proof whose root is a block above the proven one, and a light client
+/// trusting that block.
+fn forwardable() -> (LightClient, xsc_core::LightClientExecutionProof, u64) {
+    let case = manifest()
+        .outcome_proofs
+        .into_iter()
+        .find(|c| {
+            c.expect == Verdict::Valid && !xsc_vectors::proof(&c.proof).block_proof.is_empty()
+        })
+        .expect("a valid proof with a block proof");
+    let proof = xsc_vectors::proof(&case.proof);
+    let lc = client_with_root(case.root, case.block_height + 1);
+    (lc, proof, case.block_height + 1)
+}
+
+fn call_as(who: &str, deposit: u128, gas_tgas: u64) {
+    let mut ctx = VMContextBuilder::new();
+    ctx.predecessor_account_id(account(who))
+        .signer_account_id(account(who))
+        .attached_deposit(near_sdk::NearToken::from_yoctonear(deposit))
+        .prepaid_gas(near_sdk::Gas::from_tgas(gas_tgas));
+    testing_env!(ctx.build());
+}
+
+#[test]
+fn verify_and_forward_hands_the_proven_outcome_deposit_and_gas_to_the_receiver() {
+    let (mut lc, proof, height) = forwardable();
+    call_as("relayer.near", 7, 300);
+    let _ = lc.verify_and_forward(proof.clone(), height, account("connector.near"), vec![2]);
+    let receipts = near_sdk::test_utils::get_created_receipts();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].receiver_id, account("connector.near"));
+    let near_sdk::mock::MockAction::FunctionCallWeight {
+        method_name,
+        args,
+        attached_deposit,
+        prepaid_gas,
+        gas_weight,
+        ..
+    } = &receipts[0].actions[0]
+    else {
+        panic!("a function call: {:?}", receipts[0].actions);
+    };
+    assert_eq!(String::from_utf8_lossy(method_name), "on_proven_outcome");
+    assert_eq!(attached_deposit.as_yoctonear(), 7);
+    assert_eq!(*prepaid_gas, crate::GAS_FORWARD_MIN);
+    assert_eq!(gas_weight.0, 1);
+    let (sender, outcome, msg): (AccountId, xsc_core::ProvenOutcome, Vec<u8>) =
+        borsh::from_slice(args).unwrap();
+    assert_eq!(sender, account("relayer.near"));
+    assert_eq!(outcome.id, proof.outcome_proof.id);
+    assert_eq!(outcome.logs, proof.outcome_proof.outcome.logs);
+    assert_eq!(msg, vec![2]);
+}
+
+/// Changes a forwarding's proof, msg or height.
+type Tamper = Box<dyn Fn(&mut xsc_core::LightClientExecutionProof, &mut Vec<u8>, &mut u64)>;
+
+#[test]
+fn verify_and_forward_forwards_nothing_for_a_bad_proof_a_long_msg_or_too_little_gas() {
+    let cases: [(&str, Tamper); 4] = [
+        (
+            "ERR_",
+            Box::new(|p, _, _| p.outcome_proof.outcome.logs.push("x".into())),
+        ),
+        ("ERR_UNKNOWN_ROOT", Box::new(|_, _, h| *h += 1)),
+        (
+            "ERR_FORWARD_MSG_TOO_LONG",
+            Box::new(|_, m, _| *m = vec![0; 1025]),
+        ),
+        ("ERR_NOT_ENOUGH_GAS", Box::new(|_, _, _| {})),
+    ];
+    for (i, (code, tamper)) in cases.iter().enumerate() {
+        let (mut lc, mut proof, mut height) = forwardable();
+        let mut msg = vec![1];
+        tamper(&mut proof, &mut msg, &mut height);
+        call_as("relayer.near", 7, if i == 3 { 11 } else { 300 });
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let _ = lc.verify_and_forward(proof.clone(), height, account("connector.near"), msg);
+        }));
+        let e = r.map(|_| ()).map_err(panic_message).expect_err(code);
+        assert!(e.starts_with(code), "case {i}: {e}");
+        assert!(
+            near_sdk::test_utils::get_created_receipts().is_empty(),
+            "case {i}"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! Every cross-contract interface of xsc in one place, and the message formats both sides of a
 //! connector share.
 //!
-//! - [`light_client`]: `ext_light_client` (the light client's `verify_outcome`, borsh in and out).
+//! - [`light_client`]: `ext_light_client` (the light client's `verify_outcome` and
+//!   `verify_and_forward`, borsh) and `ext_proven_outcome_receiver`, what receives forwarded outcomes.
 //! - [`connector`]: `ext_xsc_connector`, the connector as dapps and relayers call it, and
 //!   [`connector::delivery_args`], the borsh encoding of a delivery.
 //! - [`dapps`]: what dapps implement: `ext_xcall_dapp` (`handle_call_message`) and the JSON a
@@ -27,6 +28,6 @@ pub mod xcall;
 pub use calimero::{CrossCallEvent, CrossResponseEvent};
 pub use connector::{delivery_args, ext_xsc_connector, BalanceArg};
 pub use dapps::{ext_xcall_dapp, CalimeroCallback};
-pub use light_client::ext_light_client;
+pub use light_client::{ext_light_client, ext_proven_outcome_receiver, MAX_FORWARD_MSG};
 pub use transport::{CalimeroMsg, MessageKind, TransportEvent, XcallMsg, XcallResponseMsg};
 pub use xcall::{BtpAddress, XcallEvent};

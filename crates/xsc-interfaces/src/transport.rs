@@ -160,9 +160,22 @@ impl MessageKind {
         MessageKind::XcallMessage,
         MessageKind::XcallResponse,
     ];
+
+    /// The kind whose [`Self::event_name`] is `name`.
+    pub fn from_event_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.event_name() == name)
+    }
 }
 
 impl TransportEvent {
+    /// Parse a log line of any kind; `None` for a line that is no transport event.
+    pub fn parse_any(line: &str) -> Option<Self> {
+        MessageKind::ALL
+            .into_iter()
+            .find(|k| line.starts_with(k.log_prefix()))
+            .and_then(|k| Self::parse(line, k))
+    }
+
     /// Parse a log line of the given kind; `None` for any other line.
     pub fn parse(line: &str, kind: MessageKind) -> Option<Self> {
         if !line.starts_with(kind.log_prefix()) {

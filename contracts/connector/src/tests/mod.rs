@@ -6,6 +6,7 @@
 mod admin;
 mod calimero;
 mod e2e;
+mod fast_path;
 mod replay;
 mod safety;
 mod xcall;
