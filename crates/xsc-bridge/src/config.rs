@@ -64,6 +64,10 @@ pub struct RelayerConfig {
     /// Strip `next_bps` from light client blocks that stay in the head's epoch.
     #[serde(default = "yes")]
     pub lean_mode: bool,
+    /// Deliver through the destination light client's `verify_and_forward` (one receipt fewer
+    /// per message); `false`: call the connector's delivery methods (Calimero's wire format).
+    #[serde(default = "yes")]
+    pub fast_path: bool,
     /// Gas attached to light client updates, in Tgas (older networks allow at most 300).
     #[serde(default = "default_lc_gas_tgas")]
     pub lc_gas_tgas: u64,
@@ -164,6 +168,7 @@ pub const ENV_OVERRIDES: &[(&str, &str, &str)] = &[
         "int",
     ),
     ("RELAYER_LEAN_MODE", "relayer.lean_mode", "bool"),
+    ("RELAYER_FAST_PATH", "relayer.fast_path", "bool"),
     ("RELAYER_LC_GAS_TGAS", "relayer.lc_gas_tgas", "int"),
     (
         "RELAYER_MAX_DELIVERY_ATTEMPTS",

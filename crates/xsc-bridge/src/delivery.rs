@@ -9,8 +9,10 @@
 //!    The deliveries do not wait for the update to execute: signed after it by the same key,
 //!    they are ordered after it on chain;
 //! 3. for each event, concurrently: `EXPERIMENTAL_light_client_proof` of its outcome against
-//!    that head, then the kind's delivery method on the destination connector with borsh
-//!    `(proof, head height)`. The transaction's hash is recorded in the queue
+//!    that head, then the delivery: by default the destination light client's
+//!    `verify_and_forward(proof, head height, connector, borsh(kind))`, which calls the
+//!    connector's `on_proven_outcome` (one receipt fewer than the connector's own delivery
+//!    method of the kind with borsh `(proof, head height)`, Calimero's format, still available). The transaction's hash is recorded in the queue
 //!    ([`MessageStore::set_delivery_tx`]) before it is submitted;
 //! 4. the outcome decides ([`classify`]): the connector logged `delivered` or `message_refused`
 //!    (consumed; a refused message gets a failure response to its source) → delivered; it
@@ -42,6 +44,9 @@ pub struct DeliveryConfig {
     pub dest: String,
     /// The connector on the destination chain.
     pub dest_connector: String,
+    /// The destination light client, to deliver through its `verify_and_forward` (the fast
+    /// path, one receipt fewer); `None`: call the connector's delivery method of the kind.
+    pub via_light_client: Option<String>,
     /// Events claimed per step (they share one light client update).
     pub batch: usize,
     /// Delivery transactions in flight at once.
@@ -63,6 +68,7 @@ impl DeliveryConfig {
             source: source.into(),
             dest: dest.into(),
             dest_connector: dest_connector.into(),
+            via_light_client: None,
             batch: 64,
             concurrency: 32,
             gas: MAX_GAS_300T,
@@ -267,7 +273,24 @@ impl Deliverer {
             Ok(p) => p,
             Err(e) => return self.retry_or_fail(&ev, &format!("proof: {e}")),
         };
-        let args = borsh::to_vec(&(&proof, head.height)).expect("borsh of a proof");
+        let (receiver, method, args) = match &self.cfg.via_light_client {
+            Some(lc) => (
+                lc.as_str(),
+                "verify_and_forward",
+                borsh::to_vec(&(
+                    &proof,
+                    head.height,
+                    &self.cfg.dest_connector,
+                    borsh::to_vec(&kind).expect("borsh of a kind"),
+                ))
+                .expect("borsh of a proof"),
+            ),
+            None => (
+                self.cfg.dest_connector.as_str(),
+                kind.delivery_method(),
+                borsh::to_vec(&(&proof, head.height)).expect("borsh of a proof"),
+            ),
+        };
         let deposit = if kind == MessageKind::XcallMessage {
             self.cfg.xcall_deposit
         } else {
@@ -279,13 +302,8 @@ impl Deliverer {
         let sent = self
             .tx
             .send_with(
-                &self.cfg.dest_connector,
-                vec![actions::function_call(
-                    kind.delivery_method(),
-                    args,
-                    self.cfg.gas,
-                    deposit,
-                )],
+                receiver,
+                vec![actions::function_call(method, args, self.cfg.gas, deposit)],
                 |h| {
                     if let Err(e) = store.set_delivery_tx(id, &h.to_string()) {
                         record_err = Some(e);

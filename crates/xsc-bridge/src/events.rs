@@ -1,63 +1,14 @@
 //! The connector's transport events (NEP-297 standard `xsc_connector`, version 1.0.0), parsed
-//! with the bridge's own minimal structs: `xsc-interfaces` depends on near-sdk, which does not
-//! build natively outside wasm and unit tests. A line is matched on the exact prefix the
-//! connector writes (`MessageKind::log_prefix` in `xsc-interfaces`), then only the `data`
-//! fields the bridge needs are read: `dst`, `net`, `nsn`.
+//! with `xsc-interfaces`, the very code the receiving connector runs
+//! ([`TransportEvent::parse_any`]); the bridge keeps the route every message carries: `dst`,
+//! `net`, `nsn`.
 //!
 //! Also here: what the connector logs about a delivery (`delivered`, `message_refused`,
 //! `delivery_rejected`) and its error codes that matter to the relayer.
 
 use serde::Deserialize;
-
-/// The four kinds of message, with their event name and the receiving connector's method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MessageKind {
-    CrossCall,
-    CrossCallResponse,
-    XcallMessage,
-    XcallResponse,
-}
-
-impl MessageKind {
-    pub const ALL: [MessageKind; 4] = [
-        MessageKind::CrossCall,
-        MessageKind::CrossCallResponse,
-        MessageKind::XcallMessage,
-        MessageKind::XcallResponse,
-    ];
-
-    /// The NEP-297 `event` name (also the queue's `kind`).
-    pub const fn event_name(self) -> &'static str {
-        match self {
-            MessageKind::CrossCall => "cross_call",
-            MessageKind::CrossCallResponse => "cross_call_response",
-            MessageKind::XcallMessage => "xcall_message",
-            MessageKind::XcallResponse => "xcall_response",
-        }
-    }
-
-    /// The receiving connector's method taking borsh `(LightClientExecutionProof, height)`.
-    pub const fn delivery_method(self) -> &'static str {
-        match self {
-            MessageKind::CrossCall => "cross_call_execute",
-            MessageKind::CrossCallResponse => "cross_call_receive_response",
-            MessageKind::XcallMessage => "xcall_receive_message",
-            MessageKind::XcallResponse => "xcall_receive_response",
-        }
-    }
-
-    pub fn from_event_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.event_name() == name)
-    }
-
-    /// Every log line of this kind starts with exactly this.
-    pub fn log_prefix(self) -> String {
-        format!(
-            r#"EVENT_JSON:{{"standard":"xsc_connector","version":"1.0.0","event":"{}","#,
-            self.event_name()
-        )
-    }
-}
+pub use xsc_interfaces::MessageKind;
+use xsc_interfaces::TransportEvent;
 
 /// The channel position every transport message carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,47 +22,15 @@ pub struct TransportMsg {
     pub nsn: u64,
 }
 
-#[derive(Deserialize)]
-struct Envelope<T> {
-    data: T,
-}
-
-#[derive(Deserialize)]
-struct Route {
-    dst: String,
-    net: String,
-    nsn: StrU64,
-}
-
-/// `U64` of near-sdk: a decimal string (numbers accepted too).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum StrU64 {
-    S(String),
-    N(u64),
-}
-
-impl StrU64 {
-    fn get(&self) -> Option<u64> {
-        match self {
-            StrU64::S(s) => s.parse().ok(),
-            StrU64::N(n) => Some(*n),
-        }
-    }
-}
-
 /// Parse one log line; `None` for anything that is not a transport event.
 pub fn parse_transport(line: &str) -> Option<TransportMsg> {
-    let kind = MessageKind::ALL
-        .into_iter()
-        .find(|k| line.starts_with(&k.log_prefix()))?;
-    let json = &line["EVENT_JSON:".len()..];
-    let route = serde_json::from_str::<Envelope<Route>>(json).ok()?.data;
+    let event = TransportEvent::parse_any(line)?;
+    let (dst, net, nsn) = event.route();
     Some(TransportMsg {
-        kind,
-        dst: route.dst,
-        net: route.net,
-        nsn: route.nsn.get()?,
+        kind: event.kind(),
+        dst: dst.to_string(),
+        net: net.to_string(),
+        nsn,
     })
 }
 
@@ -176,8 +95,19 @@ pub const RETRYABLE: &[&str] = &[
     "ERR_NOT_ENOUGH_GAS",
     "ERR_INSUFFICIENT_DEPOSIT",
     "ERR_LOCKER_NOT_SET",
-    // The light client may have moved (a proof against a block it no longer stores).
+    // The light client may have moved (a proof against a block it no longer stores), or not
+    // yet executed the update the delivery was signed after. Through the connector's own
+    // methods every verification failure reads ERR_PROOF_REJECTED; through the light client's
+    // `verify_and_forward` (the fast path) it is the light client's own code. Either way the
+    // next attempt fetches a fresh proof.
     "ERR_PROOF_REJECTED",
+    "ERR_UNKNOWN_ROOT",
+    "ERR_BLOCK_ROOT_MISMATCH",
+    "ERR_BLOCK_HASH_MISMATCH",
+    "ERR_OUTCOME_ROOT_MISMATCH",
+    "ERR_PROOF_BLOCK_TOO_NEW",
+    "ERR_PROOF_HEIGHT_MISMATCH",
+    "ERR_PAUSED",
     // Paused by the admin (near-plugins' message).
     "Pausable: Method is paused",
     "is paused",

@@ -170,6 +170,7 @@ impl Service {
             );
             let mut dcfg = DeliveryConfig::new(&src.name, &dst.name, &dst.connector);
             dcfg.max_attempts = cfg.relayer.max_delivery_attempts;
+            dcfg.via_light_client = cfg.relayer.fast_path.then(|| dst.light_client.clone());
             dcfg.retry = cfg.relayer.delivery_retry.clone();
             dcfg.batch = opts.delivery_batch;
             dcfg.concurrency = opts.delivery_concurrency;

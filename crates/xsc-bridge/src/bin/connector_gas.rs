@@ -220,6 +220,9 @@ struct Bench {
     /// `relays[i]` keeps chain i's light client up to date with the other chain.
     relays: [Relay; 2],
     rows: Vec<Row>,
+    /// Deliver through the light client's `verify_and_forward` (the service's default) rather
+    /// than the connector's own delivery methods.
+    fast: bool,
 }
 
 impl Bench {
@@ -272,16 +275,24 @@ impl Bench {
             )
             .await
             .map_err(s)?;
-        let args = borsh::to_vec(&(&proof, head.height)).map_err(s)?;
+        let (receiver, method, args) = if self.fast {
+            let msg = borsh::to_vec(&kind).map_err(s)?;
+            (
+                self.pair.deployed[to].accounts.light_client.as_str(),
+                "verify_and_forward",
+                borsh::to_vec(&(&proof, head.height, self.conn(to), msg)).map_err(s)?,
+            )
+        } else {
+            (
+                self.conn(to),
+                kind.delivery_method(),
+                borsh::to_vec(&(&proof, head.height)).map_err(s)?,
+            )
+        };
         let out = self.relayer[to]
             .send(
-                self.conn(to),
-                vec![actions::function_call(
-                    kind.delivery_method(),
-                    args,
-                    MAX_GAS_300T,
-                    deposit,
-                )],
+                receiver,
+                vec![actions::function_call(method, args, MAX_GAS_300T, deposit)],
             )
             .await
             .map_err(s)?;
@@ -388,15 +399,25 @@ async fn main() -> R<()> {
         chain_ids: ["gas-a".into(), "gas-b".into()],
         ..PairOptions::default()
     };
+    // `--entry`: deliver through the connector's own (Calimero-format) methods.
+    let fast = !std::env::args().any(|a| a == "--entry");
     let pair = LocalPair::start(&bin, &dir, &opts, &|l| eprintln!("{l}")).await?;
-    let result = run(pair).await;
+    let result = run(pair, fast).await;
     let _ = std::fs::remove_dir_all(&dir);
     let (rows, bench_pair) = result?;
     bench_pair.stop().await;
 
     let mut report = String::new();
-    report += "Command: `cargo run --release -p xsc-bridge --bin connector_gas` (two local neard sandboxes, ";
+    report += &format!(
+        "Command: `cargo run --release -p xsc-bridge --bin connector_gas{}` (two local neard sandboxes, ",
+        if fast { "" } else { " -- --entry" }
+    );
     report += &format!("{})\n\n", bin.display());
+    report += if fast {
+        "Deliveries: the fast path, the light client's `verify_and_forward` calling the connector's `on_proven_outcome` (the service's default). The rows name the connector method of the same kind.\n\n"
+    } else {
+        "Deliveries: the connector's own methods (`cross_call_execute`, …: Calimero's format), which call the light client's `verify_outcome` and wait for its answer.\n\n"
+    };
     report += &format!(
         "Wasm used: `res/xsc_connector.wasm` {}, `res/xsc_light_client.wasm` {}\n\n",
         wasm_size(&res, "xsc_connector.wasm"),
@@ -441,7 +462,7 @@ done before a delivery are separate transactions and not included. Per receipt (
     Ok(())
 }
 
-async fn run(pair: LocalPair) -> R<(Vec<Row>, LocalPair)> {
+async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
     let [(rpc_a, tx_a), (rpc_b, tx_b)] = xsc_bridge::service::connect(&pair.config)
         .await
         .map_err(s)?;
@@ -461,6 +482,7 @@ async fn run(pair: LocalPair) -> R<(Vec<Row>, LocalPair)> {
         relays,
         rows: Vec::new(),
         pair,
+        fast,
     };
     let p = &b.pair;
     let (na, nb) = (p.name(0).to_string(), p.name(1).to_string());
