@@ -8,6 +8,9 @@
 # 3. The sandbox suite (the real contracts in a neard sandbox), when a sandbox binary is found:
 #    NEAR_SANDBOX_BIN_PATH, else $HOME/.xsc/bin/neard-sandbox. Without one it is reported as
 #    SKIPPED, never as passed.
+# 4. The two-chain suite again with an older node as chain B (the Calimero side, protocol 63),
+#    when one is found: XSC_NEARD_B, else $HOME/.xsc/bin/neard-sandbox-p63. Reported as SKIPPED
+#    otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,11 +53,24 @@ if bin="$(find_sandbox_bin)"; then
   fi
   # Two sandbox chains, the connectors, the demo dapps and the real bridge service.
   step "sandbox suite with $bin: two-chain end to end"
-  if cargo test -p xsc-bridge --test e2e_bridge -- --ignored --test-threads=1; then
+  if env -u XSC_NEARD_B cargo test -p xsc-bridge --test e2e_bridge -- --ignored --test-threads=1; then
     echo "sandbox suite (two-chain end to end): RAN with $bin"
   else
     echo "sandbox suite (two-chain end to end): RAN with $bin — FAILED"
     failed+=("sandbox suite (two-chain end to end)")
+  fi
+  # The same suite with an older protocol as chain B (what a Calimero shard runs).
+  bin_b="${XSC_NEARD_B:-${HOME:-}/.xsc/bin/neard-sandbox-p63}"
+  if [ -f "$bin_b" ]; then
+    step "sandbox suite: two-chain end to end with chain B on $bin_b"
+    if XSC_NEARD_B="$bin_b" cargo test -p xsc-bridge --test e2e_bridge -- --ignored --test-threads=1; then
+      echo "sandbox suite (two-chain, older chain B): RAN with $bin and $bin_b"
+    else
+      echo "sandbox suite (two-chain, older chain B): RAN with $bin and $bin_b — FAILED"
+      failed+=("sandbox suite (two-chain, older chain B)")
+    fi
+  else
+    echo "sandbox suite (two-chain, older chain B): SKIPPED — no older neard (set XSC_NEARD_B or put one at \$HOME/.xsc/bin/neard-sandbox-p63); not counted as passed"
   fi
 else
   line='##########################################################################################'

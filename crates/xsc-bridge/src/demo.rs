@@ -31,6 +31,8 @@ pub struct PairOptions {
     pub epoch_length: u64,
     pub res_dir: PathBuf,
     pub demo_dapps: bool,
+    /// Chain B's neard when it differs from chain A's (an older protocol: the Calimero side).
+    pub bin_b: Option<PathBuf>,
 }
 
 impl Default for PairOptions {
@@ -40,6 +42,7 @@ impl Default for PairOptions {
             epoch_length: 100,
             res_dir: PathBuf::from("res"),
             demo_dapps: true,
+            bin_b: localnet::find_neard_b(),
         }
     }
 }
@@ -66,6 +69,7 @@ impl LocalPair {
         std::fs::create_dir_all(dir).map_err(s)?;
         let nodes = localnet::start_pair(
             bin,
+            opts.bin_b.as_deref(),
             dir,
             [&opts.chain_ids[0], &opts.chain_ids[1]],
             opts.epoch_length,
@@ -73,8 +77,15 @@ impl LocalPair {
         .await
         .map_err(s)?;
         for n in &nodes {
+            let protocol = n
+                .rpc()
+                .status()
+                .await
+                .ok()
+                .and_then(|st| st.protocol_version)
+                .map_or_else(|| "?".to_string(), |v| v.to_string());
             progress(&format!(
-                "started sandbox `{}` at {} (home {})",
+                "started sandbox `{}` at {} (protocol {protocol}, home {})",
                 n.chain_id,
                 n.rpc_url,
                 n.home.display()
@@ -182,6 +193,27 @@ impl LocalPair {
     pub fn name(&self, i: usize) -> &str {
         &self.deployed[i].name
     }
+
+    /// Run the deployment again over the deployed pair, as re-running `xsc deploy` would.
+    pub async fn redeploy(&self, res_dir: &Path) -> DemoResult<[Deployed; 2]> {
+        let targets: Vec<ChainTarget> = (0..2)
+            .map(|i| ChainTarget {
+                name: self.deployed[i].name.clone(),
+                chain_id: self.deployed[i].chain_id.clone(),
+                rpc: self.rpcs[i].clone(),
+                tx: self.users[i].clone(),
+                accounts: self.deployed[i].accounts.clone(),
+            })
+            .collect();
+        let dopts = DeployOptions {
+            res_dir: res_dir.to_path_buf(),
+            demo: true,
+            ..DeployOptions::default()
+        };
+        deploy::deploy_pair(&targets[0], &targets[1], &dopts, &|_| {})
+            .await
+            .map_err(s)
+    }
 }
 
 /// View call (optimistic).
@@ -275,6 +307,16 @@ pub struct RoundTrip {
 
 /// Send the cross call; returns `(request_id, height)`.
 pub async fn send_greeting(pair: &LocalPair, from: usize, name: &str) -> DemoResult<(u64, u64)> {
+    let (id, height, _) = send_greeting_traced(pair, from, name).await?;
+    Ok((id, height))
+}
+
+/// [`send_greeting`], also returning the transaction's outcome.
+pub async fn send_greeting_traced(
+    pair: &LocalPair,
+    from: usize,
+    name: &str,
+) -> DemoResult<(u64, u64, FinalOutcome)> {
     let to = 1 - from;
     let out = call(
         &pair.users[from],
@@ -286,7 +328,8 @@ pub async fn send_greeting(pair: &LocalPair, from: usize, name: &str) -> DemoRes
     .await?;
     let id: Value = out.success_json().ok_or("no return value")?.map_err(s)?;
     let request_id = u64_of(&id).ok_or_else(|| format!("request id: {id}"))?;
-    Ok((request_id, tx_height(&pair.rpcs[from], &out).await?))
+    let height = tx_height(&pair.rpcs[from], &out).await?;
+    Ok((request_id, height, out))
 }
 
 /// Wait for the callback of `request_id`; returns `(result, height seen)`.

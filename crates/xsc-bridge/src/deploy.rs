@@ -107,6 +107,13 @@ pub struct Deployed {
     pub final_height: u64,
 }
 
+fn unchanged(step: DeployStep) -> &'static str {
+    match step {
+        DeployStep::Deployed => "",
+        DeployStep::Unchanged => " already deployed; unchanged",
+    }
+}
+
 fn read_wasm(dir: &Path, name: &str) -> Result<Vec<u8>, DeployError> {
     let p = dir.join(name);
     std::fs::read(&p).map_err(|e| {
@@ -161,15 +168,55 @@ pub async fn light_client_init_args(
     Err(err("the node gave no light client block within a minute"))
 }
 
-/// Create `account` (a sub-account of the signer), fund it, add the signer's key, deploy `code`
-/// and call `init` with JSON `args`: one transaction, undone entirely if any step fails.
+/// What a deployment step found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployStep {
+    /// Created, deployed and initialised now.
+    Deployed,
+    /// Already holds exactly this code (and was initialised in the same transaction that
+    /// deployed it): nothing done. Re-running `xsc deploy` therefore completes a deployment
+    /// that stopped half-way and changes nothing in a finished one.
+    Unchanged,
+}
+
+/// sha256 of a wasm, as `view_account`'s `code_hash`.
+pub fn code_hash(code: &[u8]) -> xsc_core::CryptoHash {
+    use sha2::Digest;
+    xsc_core::CryptoHash(sha2::Sha256::digest(code).into())
+}
+
+/// Create `account` (a sub-account of the signer) with `balance`, deploy `code` and call
+/// `init`, in one transaction (all or nothing). An account that already holds the same code is
+/// left alone; one that holds other code, or none, is an error: a live contract is upgraded
+/// through its `Upgradable` role (`up_stage_code`, `up_deploy_code`), never overwritten here.
 pub async fn create_and_deploy(
     tx: &TxSender,
     account: &str,
     balance: u128,
     code: Vec<u8>,
     init: Option<(&str, serde_json::Value)>,
-) -> Result<(), DeployError> {
+) -> Result<DeployStep, DeployError> {
+    let want = code_hash(&code);
+    if let Some(info) = tx
+        .rpc()
+        .view_account(account, BlockRef::Optimistic)
+        .await
+        .map_err(err)?
+    {
+        if info.code_hash == want {
+            info!(account, "already deployed with this code; unchanged");
+            return Ok(DeployStep::Unchanged);
+        }
+        return Err(err(if info.has_code() {
+            format!(
+                "{account} already holds other code (hash {}, this wasm {want}): upgrade it through its Upgradable role, or deploy under other account names"
+            , info.code_hash)
+        } else {
+            format!(
+                "{account} exists without code; xsc deploy creates its accounts as sub-accounts of the signer: delete it or deploy under other account names"
+            )
+        }));
+    }
     let mut acts = actions::create_funded_account(tx.signer().public_key(), balance);
     acts.push(actions::deploy_contract(code));
     if let Some((method, args)) = init {
@@ -185,7 +232,7 @@ pub async fn create_and_deploy(
         return Err(err(format!("deploying {account}: {}", f.message)));
     }
     info!(account, gas = out.total_gas_burnt(), "deployed");
-    Ok(())
+    Ok(DeployStep::Deployed)
 }
 
 /// Call `method` with JSON `args`; an on-chain failure is an error.
@@ -244,21 +291,45 @@ pub async fn deploy_pair(
                 )));
             }
         }
-        let (lc_args, lc_head_height) =
-            light_client_init_args(&y.rpc, opts.max_stored_blocks).await?;
-        progress(&format!(
-            "[{}] light client {} tracks {} from its block #{lc_head_height}",
-            x.name, x.accounts.light_client, y.name
-        ));
-        create_and_deploy(
-            &x.tx,
-            &x.accounts.light_client,
-            opts.contract_balance,
-            lc_wasm.clone(),
-            Some(("new", lc_args)),
-        )
-        .await?;
-        create_and_deploy(
+        let existing_lc = x
+            .rpc
+            .view_account(&x.accounts.light_client, BlockRef::Optimistic)
+            .await
+            .map_err(err)?;
+        let lc_head_height = if existing_lc.is_some_and(|i| i.code_hash == code_hash(&lc_wasm)) {
+            let head: xsc_core::client::Head = x
+                .rpc
+                .view_call_json(
+                    &x.accounts.light_client,
+                    "head",
+                    &json!({}),
+                    BlockRef::Optimistic,
+                )
+                .await
+                .map_err(err)?;
+            progress(&format!(
+                "[{}] light client {} already deployed (head #{}); unchanged",
+                x.name, x.accounts.light_client, head.height
+            ));
+            head.height
+        } else {
+            let (lc_args, lc_head_height) =
+                light_client_init_args(&y.rpc, opts.max_stored_blocks).await?;
+            create_and_deploy(
+                &x.tx,
+                &x.accounts.light_client,
+                opts.contract_balance,
+                lc_wasm.clone(),
+                Some(("new", lc_args)),
+            )
+            .await?;
+            progress(&format!(
+                "[{}] light client {} tracks {} from its block #{lc_head_height}",
+                x.name, x.accounts.light_client, y.name
+            ));
+            lc_head_height
+        };
+        let conn_step = create_and_deploy(
             &x.tx,
             &x.accounts.connector,
             opts.contract_balance,
@@ -276,8 +347,12 @@ pub async fn deploy_pair(
         )
         .await?;
         progress(&format!(
-            "[{}] connector {} (locker {} on {})",
-            x.name, x.accounts.connector, y.accounts.connector, y.name
+            "[{}] connector {} (locker {} on {}){}",
+            x.name,
+            x.accounts.connector,
+            y.accounts.connector,
+            y.name,
+            unchanged(conn_step)
         ));
         if let Some((greeter, cross, xfer)) = &demo_wasm {
             create_and_deploy(
@@ -389,4 +464,123 @@ pub fn relayer_config_toml(
         toml_str(metrics_listen)
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::{RetryPolicy, RpcClientConfig};
+    use crate::signer::TxSigner;
+    use crate::testutil::{fixture_result, handler_error, MockRpc, Reply};
+    use crate::tx::TxOptions;
+    use near_primitives::transaction::{Action, SignedTransaction};
+
+    fn sender(url: &str) -> TxSender {
+        let rpc = RpcClient::new(RpcClientConfig {
+            url: url.into(),
+            header: None,
+            timeout: Duration::from_secs(5),
+            retry: RetryPolicy::none(),
+        })
+        .unwrap();
+        let signer = TxSigner::from_seed("test.near", "deployer").unwrap();
+        TxSender::new(rpc, Arc::new(signer), TxOptions::default())
+    }
+
+    /// A node where `view_account` of the target answers `account` (`None`: unknown account);
+    /// returns the transactions it was sent.
+    async fn node(
+        account: Option<Value>,
+    ) -> (MockRpc, Arc<std::sync::Mutex<Vec<SignedTransaction>>>) {
+        let sent: Arc<std::sync::Mutex<Vec<SignedTransaction>>> = Arc::default();
+        let s2 = sent.clone();
+        let mock = MockRpc::start(move |_, method, params| match method {
+            "query" if params["request_type"] == "view_account" => match &account {
+                Some(a) => Reply::Result(a.clone()),
+                None => Reply::Error(handler_error(
+                    "UNKNOWN_ACCOUNT",
+                    "account lc.test.near does not exist while viewing",
+                )),
+            },
+            "query" => Reply::Result(json!({"nonce": 1, "permission": "FullAccess"})),
+            "block" => Reply::Result(fixture_result("block-current.json")),
+            "broadcast_tx_commit" => {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(params[0].as_str().unwrap())
+                    .unwrap();
+                s2.lock().unwrap().push(borsh::from_slice(&bytes).unwrap());
+                Reply::Result(fixture_result("tx-success.json"))
+            }
+            m => panic!("unexpected {m}"),
+        })
+        .await;
+        (mock, sent)
+    }
+
+    fn account_with(code_hash: xsc_core::CryptoHash) -> Value {
+        json!({"amount": "1", "locked": "0", "code_hash": code_hash.to_string(),
+               "storage_usage": 100, "storage_paid_at": 0, "block_height": 1,
+               "block_hash": xsc_core::CryptoHash::zero().to_string()})
+    }
+
+    use serde_json::Value;
+    const CODE: &[u8] = b"\0asm not really";
+
+    #[tokio::test]
+    async fn a_missing_account_is_created_deployed_and_initialised_in_one_transaction() {
+        let (mock, sent) = node(None).await;
+        let tx = sender(&mock.url);
+        let step = create_and_deploy(
+            &tx,
+            "lc.test.near",
+            5,
+            CODE.to_vec(),
+            Some(("new", json!({}))),
+        )
+        .await
+        .unwrap();
+        assert_eq!(step, DeployStep::Deployed);
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        let actions = sent[0].transaction.actions();
+        assert!(matches!(actions[0], Action::CreateAccount(_)));
+        assert!(actions
+            .iter()
+            .any(|a| matches!(a, Action::DeployContract(d) if d.code == CODE)));
+        assert!(matches!(actions.last(), Some(Action::FunctionCall(f)) if f.method_name == "new"));
+    }
+
+    #[tokio::test]
+    async fn an_account_holding_the_same_code_is_left_alone() {
+        let (mock, sent) = node(Some(account_with(code_hash(CODE)))).await;
+        let tx = sender(&mock.url);
+        let step = create_and_deploy(
+            &tx,
+            "lc.test.near",
+            5,
+            CODE.to_vec(),
+            Some(("new", json!({}))),
+        )
+        .await
+        .unwrap();
+        assert_eq!(step, DeployStep::Unchanged);
+        assert!(sent.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_account_with_other_code_or_none_is_an_error_and_nothing_is_sent() {
+        for (existing, want) in [
+            (code_hash(b"other wasm"), "already holds other code"),
+            (xsc_core::CryptoHash::zero(), "exists without code"),
+        ] {
+            let (mock, sent) = node(Some(account_with(existing))).await;
+            let tx = sender(&mock.url);
+            let e = create_and_deploy(&tx, "lc.test.near", 5, CODE.to_vec(), None)
+                .await
+                .unwrap_err();
+            assert!(e.0.contains(want), "{e}");
+            assert!(sent.lock().unwrap().is_empty());
+        }
+    }
 }

@@ -35,6 +35,28 @@ pub fn find_neard() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// Where the binary for the second chain (`B`, the "Calimero side") is looked for when
+/// `XSC_NEARD_B` is not set: a node of an older protocol, e.g. a neard built from Calimero's
+/// nearcore fork (protocol 63). `scripts/test.sh` runs the end-to-end suite a second time with it
+/// when it exists.
+pub const DEFAULT_BIN_B: &str = ".xsc/bin/neard-sandbox-p63";
+
+/// The binary for chain B when it should differ from chain A's: `XSC_NEARD_B` if it names a
+/// file. `None`: both chains run [`find_neard`]'s binary.
+pub fn find_neard_b() -> Option<PathBuf> {
+    std::env::var_os("XSC_NEARD_B")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+}
+
+/// The fixed place of an older-protocol binary ([`DEFAULT_BIN_B`]), if one is there.
+pub fn default_neard_b() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+    let p = Path::new(&home).join(DEFAULT_BIN_B);
+    p.is_file().then_some(p)
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct LocalnetError(pub String);
@@ -188,9 +210,11 @@ impl LocalNode {
     }
 }
 
-/// Two nodes with distinct chain ids.
+/// Two nodes with distinct chain ids; chain B runs `bin_b` when given (an older protocol, as a
+/// Calimero shard does), else `bin`.
 pub async fn start_pair(
     bin: &Path,
+    bin_b: Option<&Path>,
     base_dir: &Path,
     chain_ids: [&str; 2],
     epoch_length: u64,
@@ -201,6 +225,6 @@ pub async fn start_pair(
         base_dir: base_dir.to_path_buf(),
     };
     let a = LocalNode::start(bin, &mk(chain_ids[0])).await?;
-    let b = LocalNode::start(bin, &mk(chain_ids[1])).await?;
+    let b = LocalNode::start(bin_b.unwrap_or(bin), &mk(chain_ids[1])).await?;
     Ok([a, b])
 }

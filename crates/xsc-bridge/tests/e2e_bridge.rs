@@ -220,6 +220,16 @@ async fn e2e_many_messages_with_a_kill_and_restart() {
 async fn e2e_tampered_and_replayed_proofs_are_rejected_on_chain() {
     let _g = ONE_AT_A_TIME.lock().await;
     let (p, _dir) = pair("tp").await;
+    // Re-running the deployment changes nothing (every contract already holds its code).
+    let heads: Vec<u64> = p.deployed.iter().map(|d| d.lc_head_height).collect();
+    let again = p.redeploy(&res_dir()).await.unwrap();
+    for (i, d) in again.iter().enumerate() {
+        assert_eq!(d.accounts, p.deployed[i].accounts);
+        assert_eq!(
+            d.lc_head_height, heads[i],
+            "light client {i} re-initialised"
+        );
+    }
     // No service: index and prove by hand with the service's pieces.
     let (id, _) = demo::send_greeting(&p, 0, "tamper").await.unwrap();
     let store = std::sync::Arc::new(SqliteStore::open_in_memory().unwrap());
@@ -256,21 +266,32 @@ async fn e2e_tampered_and_replayed_proofs_are_rejected_on_chain() {
         .light_client_proof(&target, &head.hash)
         .await
         .unwrap();
-    let send = |proof: xsc_core::LightClientExecutionProof| {
+    // `fast`: through the light client's `verify_and_forward` (what the service does); else the
+    // connector's own (Calimero-format) delivery method.
+    let send = |proof: xsc_core::LightClientExecutionProof, fast: bool| {
         let tx_b = tx_b.clone();
         let conn = p.deployed[1].accounts.connector.clone();
+        let lc = p.deployed[1].accounts.light_client.clone();
         let h = head.height;
         async move {
-            let args = borsh::to_vec(&(&proof, h)).unwrap();
+            let (receiver, method, args) = if fast {
+                let msg = borsh::to_vec(&kind).unwrap();
+                (
+                    lc,
+                    "verify_and_forward",
+                    borsh::to_vec(&(&proof, h, &conn, msg)).unwrap(),
+                )
+            } else {
+                (
+                    conn,
+                    kind.delivery_method(),
+                    borsh::to_vec(&(&proof, h)).unwrap(),
+                )
+            };
             let out = tx_b
                 .send(
-                    &conn,
-                    vec![actions::function_call(
-                        kind.delivery_method(),
-                        args,
-                        MAX_GAS_300T,
-                        0,
-                    )],
+                    &receiver,
+                    vec![actions::function_call(method, args, MAX_GAS_300T, 0)],
                 )
                 .await
                 .unwrap();
@@ -278,32 +299,74 @@ async fn e2e_tampered_and_replayed_proofs_are_rejected_on_chain() {
             (out.failure().map(|f| f.message.clone()), logs)
         }
     };
-    // Tampered: the proven outcome altered (its hash no longer matches the merkle path).
+    // Tampered: the proven outcome altered (its hash no longer matches the merkle path), by
+    // either path.
     let mut bad = proof.clone();
     bad.outcome_proof.outcome.gas_burnt += 1;
-    let (fail, logs) = send(bad).await;
+    let (fail, logs) = send(bad.clone(), false).await;
     println!("tampered: {fail:?} {logs:?}");
     assert!(
         logs.iter().any(|l| l.contains("ERR_PROOF_REJECTED"))
             || fail.as_deref().is_some_and(|f| f.contains("ERR_")),
         "{fail:?} {logs:?}"
     );
+    let (fail, logs) = send(bad, true).await;
+    println!("tampered, fast path: {fail:?} {logs:?}");
+    assert!(
+        fail.as_deref()
+            .is_some_and(|f| f.contains("ERR_OUTCOME_ROOT_MISMATCH")),
+        "{fail:?} {logs:?}"
+    );
+    // The fast path's receiver refuses anyone but its light client.
+    let direct = tx_b
+        .send(
+            &p.deployed[1].accounts.connector,
+            vec![actions::function_call(
+                "on_proven_outcome",
+                borsh::to_vec(&(
+                    tx_b.signer().account_id().as_str(),
+                    forged_outcome(&proof),
+                    borsh::to_vec(&kind).unwrap(),
+                ))
+                .unwrap(),
+                MAX_GAS_300T,
+                0,
+            )],
+        )
+        .await
+        .unwrap();
+    let fail = direct.failure().map(|f| f.message.clone());
+    assert!(
+        fail.as_deref()
+            .is_some_and(|f| f.contains("ERR_NOT_LIGHT_CLIENT")),
+        "{fail:?}"
+    );
     assert_eq!(greeter_count(&p, 1).await, 0);
     // Valid: delivered.
-    let (fail, logs) = send(proof.clone()).await;
+    let (fail, logs) = send(proof.clone(), true).await;
     assert_eq!(
         classify(fail.as_deref(), logs.iter().map(String::as_str)),
         Decision::Delivered(None),
         "{fail:?} {logs:?}"
     );
     assert_eq!(greeter_count(&p, 1).await, 1);
-    // Replayed: refused as already delivered, nothing executed again.
-    let (fail, logs) = send(proof).await;
+    // Replayed, by either path: refused as already delivered, nothing executed again.
+    let (fail, logs) = send(proof.clone(), false).await;
     println!("replayed: {fail:?}");
     assert!(
         fail.as_deref()
             .is_some_and(|f| f.contains("ERR_ALREADY_DELIVERED")),
         "{fail:?} {logs:?}"
+    );
+    let (fail, logs) = send(proof, true).await;
+    println!("replayed, fast path: {fail:?} {logs:?}");
+    assert!(
+        logs.iter().any(|l| l.contains("ERR_ALREADY_DELIVERED")),
+        "{fail:?} {logs:?}"
+    );
+    assert_eq!(
+        classify(fail.as_deref(), logs.iter().map(String::as_str)),
+        Decision::Delivered(None)
     );
     assert_eq!(greeter_count(&p, 1).await, 1);
     let _ = id;
@@ -410,4 +473,20 @@ async fn e2e_light_client_more_than_an_epoch_behind_catches_up() {
     assert_eq!((c.delivered, c.failed), (2, 0), "{c:?}");
     svc.shutdown(Duration::from_secs(30)).await;
     p.stop().await;
+}
+
+/// What the light client would forward for `proof`, made up by a caller instead.
+fn forged_outcome(proof: &xsc_core::LightClientExecutionProof) -> xsc_core::ProvenOutcome {
+    let o = &proof.outcome_proof;
+    xsc_core::ProvenOutcome {
+        id: o.id,
+        block_hash: o.block_hash,
+        block_height: proof.block_header_lite.inner_lite.height,
+        executor_id: o.outcome.executor_id.clone(),
+        status: o.outcome.status.clone(),
+        logs: o.outcome.logs.clone(),
+        receipt_ids: o.outcome.receipt_ids.clone(),
+        gas_burnt: o.outcome.gas_burnt,
+        tokens_burnt: o.outcome.tokens_burnt,
+    }
 }

@@ -4,7 +4,7 @@
 use super::client::{parse_result, RpcClient};
 use super::error::RpcError;
 use super::outcome::FinalOutcome;
-use super::types::{AccessKeyInfo, BlockView, CallResult, ChunkView, StatusView};
+use super::types::{AccessKeyInfo, AccountInfo, BlockView, CallResult, ChunkView, StatusView};
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -248,6 +248,28 @@ impl RpcClient {
                 format!("{account_id}.{method_name} returned unexpected JSON: {e}"),
             )
         })
+    }
+
+    /// `view_account`: `None` when the account does not exist.
+    pub async fn view_account(
+        &self,
+        account_id: &str,
+        at: BlockRef,
+    ) -> Result<Option<AccountInfo>, RpcError> {
+        let mut params = at.fields();
+        params.insert("request_type".into(), json!("view_account"));
+        params.insert("account_id".into(), json!(account_id));
+        let r = match self.call_value("query", Value::Object(params)).await {
+            Ok(v) => match query_error("query", &v) {
+                Some(e) => Err(e),
+                None => parse_result("query", v).map(Some),
+            },
+            Err(e) => Err(e),
+        };
+        match r {
+            Err(e) if e.is_cause("UNKNOWN_ACCOUNT") || e.mentions("does not exist") => Ok(None),
+            r => r,
+        }
     }
 
     /// `view_access_key` (for its nonce).

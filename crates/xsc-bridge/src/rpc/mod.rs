@@ -26,6 +26,7 @@ pub use outcome::{
 };
 pub use retry::{millis, RetryPolicy};
 pub use types::{
-    AccessKeyInfo, ActionView, BlockHeaderView, BlockView, CallResult, ChunkHeaderView, ChunkView,
-    NodeVersion, ReceiptBody, ReceiptView, StatusView, SyncInfo, TransactionView,
+    AccessKeyInfo, AccountInfo, ActionView, BlockHeaderView, BlockView, CallResult,
+    ChunkHeaderView, ChunkView, NodeVersion, ReceiptBody, ReceiptView, StatusView, SyncInfo,
+    TransactionView,
 };

@@ -352,6 +352,21 @@ pub struct CallResult {
     pub block_hash: Option<CryptoHash>,
 }
 
+/// `query` `view_account` result (the fields the tools use).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountInfo {
+    /// sha256 of the deployed code; all-zero (`11111111111111111111111111111111`) without code.
+    pub code_hash: CryptoHash,
+    #[serde(default, deserialize_with = "lenient_int::opt_u64")]
+    pub storage_usage: Option<u64>,
+}
+
+impl AccountInfo {
+    pub fn has_code(&self) -> bool {
+        self.code_hash != CryptoHash::zero()
+    }
+}
+
 /// `query` `view_access_key` result.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AccessKeyInfo {
