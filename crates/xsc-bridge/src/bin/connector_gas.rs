@@ -136,14 +136,23 @@ fn receipt_what(receipt: &Value) -> String {
 async fn measure(rpc: &RpcClient, tx_hash: &CryptoHash, sender: &str) -> R<Measured> {
     let mut v = Value::Null;
     for _ in 0..60 {
+        // The array form: old nodes (protocol 63) take no other; they also give no
+        // `final_execution_status`, and a reply with a final status is then complete.
         match rpc
             .call_value(
                 "EXPERIMENTAL_tx_status",
-                json!({"tx_hash": tx_hash.to_string(), "sender_account_id": sender, "wait_until": "FINAL"}),
+                json!([tx_hash.to_string(), sender]),
             )
             .await
         {
-            Ok(x) if x.get("final_execution_status").and_then(Value::as_str) == Some("FINAL") => {
+            Ok(x)
+                if match x.get("final_execution_status").and_then(Value::as_str) {
+                    Some(st) => st == "FINAL",
+                    None => x.get("status").is_some_and(|st| {
+                        st.get("SuccessValue").is_some() || st.get("Failure").is_some()
+                    }),
+                } =>
+            {
                 v = x;
                 break;
             }
