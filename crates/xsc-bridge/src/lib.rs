@@ -21,15 +21,18 @@
 //!   [`rpc::TransactionView`]s to it); their outcomes and logs (events) come with
 //!   `EXPERIMENTAL_light_client_proof` ([`rpc::RpcClient::light_client_proof`]). Write what was
 //!   found and the new cursor in one step with [`queue::MessageStore::record_indexed`].
-//! - **Delivery:** [`queue::MessageStore::claim_due`] → [`lightclient_relay::LightClientRelay::proof_head_for`]
-//!   (one light client update serves every pending message below it) → proof → a transaction
-//!   with [`tx::TxSender::send_with`] (record its hash first with
+//! - **Delivery:** [`queue::MessageStore::claim_due`] → [`lightclient_relay::LightClientRelay::proof_head_nowait`]
+//!   (one light client update serves every pending message below it, and the deliveries go out
+//!   right behind it) → proof → a transaction to the destination light client's
+//!   `verify_and_forward` (or the connector's own delivery method) with
+//!   [`tx::TxSender::send_with`] (record its hash first with
 //!   [`queue::MessageStore::set_delivery_tx`]) → `mark_delivered`, `mark_retry` or `mark_failed`
 //!   as [`queue::classify_failure`] decides with the connector's error codes.
 //!
 //! # The connector-specific half
 //!
-//! - [`events`]: the connector's transport events and delivery verdicts (own serde structs).
+//! - [`events`]: the connector's transport events (parsed with `xsc-interfaces`) and delivery
+//!   verdicts.
 //! - [`indexer`], [`delivery`], [`service`]: both directions of a chain pair in one process.
 //! - [`deploy`], [`status`]: `xsc deploy` and `xsc status`.
 //! - [`localnet`], [`demo`]: local sandbox pairs for `xsc demo`, end-to-end tests, benchmarks.
