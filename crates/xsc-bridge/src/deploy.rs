@@ -469,22 +469,12 @@ pub fn relayer_config_toml(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rpc::{RetryPolicy, RpcClientConfig};
-    use crate::signer::TxSigner;
-    use crate::testutil::{fixture_result, handler_error, MockRpc, Reply};
+    use crate::testutil::{fixture_result, handler_error, signed_tx, test_sender, MockRpc, Reply};
     use crate::tx::TxOptions;
     use near_primitives::transaction::{Action, SignedTransaction};
 
     fn sender(url: &str) -> TxSender {
-        let rpc = RpcClient::new(RpcClientConfig {
-            url: url.into(),
-            header: None,
-            timeout: Duration::from_secs(5),
-            retry: RetryPolicy::none(),
-        })
-        .unwrap();
-        let signer = TxSigner::from_seed("test.near", "deployer").unwrap();
-        TxSender::new(rpc, Arc::new(signer), TxOptions::default())
+        test_sender(url, "test.near", "deployer", TxOptions::default())
     }
 
     /// A node where `view_account` of the target answers `account` (`None`: unknown account);
@@ -505,11 +495,9 @@ mod tests {
             "query" => Reply::Result(json!({"nonce": 1, "permission": "FullAccess"})),
             "block" => Reply::Result(fixture_result("block-current.json")),
             "broadcast_tx_commit" => {
-                use base64::Engine;
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(params[0].as_str().unwrap())
-                    .unwrap();
-                s2.lock().unwrap().push(borsh::from_slice(&bytes).unwrap());
+                s2.lock()
+                    .unwrap()
+                    .push(signed_tx(params[0].as_str().unwrap()));
                 Reply::Result(fixture_result("tx-success.json"))
             }
             m => panic!("unexpected {m}"),

@@ -161,3 +161,32 @@ pub fn handler_error(cause: &str, data: &str) -> Value {
     json!({"name": "HANDLER_ERROR", "cause": {"name": cause, "info": {}},
            "code": -32000, "message": "Server error", "data": data})
 }
+
+/// The signed transaction a mock node received (`params[0]` of a `broadcast_tx_*` request:
+/// base64 of its borsh).
+pub fn signed_tx(b64: &str) -> near_primitives::transaction::SignedTransaction {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    borsh::from_slice(&bytes).unwrap()
+}
+
+/// A transaction sender talking to `url` without retries, signing as `account` with a key
+/// derived from `seed`.
+pub fn test_sender(
+    url: &str,
+    account: &str,
+    seed: &str,
+    opts: crate::tx::TxOptions,
+) -> crate::tx::TxSender {
+    let rpc = crate::rpc::RpcClient::new(crate::rpc::RpcClientConfig {
+        url: url.into(),
+        header: None,
+        timeout: Duration::from_secs(5),
+        retry: crate::rpc::RetryPolicy::none(),
+    })
+    .unwrap();
+    let signer = crate::signer::TxSigner::from_seed(account, seed).unwrap();
+    crate::tx::TxSender::new(rpc, Arc::new(signer), opts)
+}

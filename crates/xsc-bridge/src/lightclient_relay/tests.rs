@@ -552,13 +552,8 @@ async fn a_rejected_block_is_an_error_and_a_lost_race_is_not() {
 // ---- the contract end over RPC ----------------------------------------------------------------
 
 fn decode_call(params: &serde_json::Value) -> (String, Vec<u8>) {
-    use base64::Engine;
     use near_primitives::action::Action;
-    use near_primitives::transaction::SignedTransaction;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(params[0].as_str().unwrap())
-        .unwrap();
-    let st: SignedTransaction = borsh::from_slice(&bytes).unwrap();
+    let st = crate::testutil::signed_tx(params[0].as_str().unwrap());
     match &st.transaction.actions()[0] {
         Action::FunctionCall(f) => (f.method_name.clone(), f.args.clone()),
         a => panic!("{a:?}"),

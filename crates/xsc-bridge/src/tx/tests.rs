@@ -1,27 +1,15 @@
 use super::*;
-use crate::rpc::{RetryPolicy, RpcClientConfig};
-use crate::testutil::{fixture_result, handler_error, MockRpc, Reply};
+use crate::testutil::{fixture_result, handler_error, signed_tx, test_sender, MockRpc, Reply};
 use near_primitives::transaction::SignedTransaction;
 use serde_json::json;
 use std::sync::Mutex as StdMutex;
 
 fn decode(b64: &str) -> SignedTransaction {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap();
-    borsh::from_slice(&bytes).unwrap()
+    signed_tx(b64)
 }
 
 fn sender(url: &str, opts: TxOptions) -> TxSender {
-    let rpc = RpcClient::new(RpcClientConfig {
-        url: url.into(),
-        header: None,
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy::none(),
-    })
-    .unwrap();
-    let signer = TxSigner::from_seed("relayer.test.near", "relayer").unwrap();
-    TxSender::new(rpc, Arc::new(signer), opts)
+    test_sender(url, "relayer.test.near", "relayer", opts)
 }
 
 fn block_reply() -> Reply {
