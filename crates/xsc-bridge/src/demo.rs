@@ -228,7 +228,7 @@ pub async fn view<T: DeserializeOwned>(
         .map_err(s)
 }
 
-/// Call with JSON args, 300 Tgas; an on-chain failure is an error.
+/// Call with JSON args, 300 Tgas; an on-chain failure is an error ([`deploy::call_json`]).
 pub async fn call(
     tx: &TxSender,
     account: &str,
@@ -236,20 +236,9 @@ pub async fn call(
     args: Value,
     deposit: u128,
 ) -> DemoResult<FinalOutcome> {
-    let out = tx
-        .call_function(
-            account,
-            method,
-            serde_json::to_vec(&args).expect("json"),
-            MAX_GAS_300T,
-            deposit,
-        )
+    deploy::call_json(tx, account, method, args, deposit)
         .await
-        .map_err(s)?;
-    if let Some(f) = out.failure() {
-        return Err(format!("{account}.{method}: {}", f.message));
-    }
-    Ok(out)
+        .map_err(s)
 }
 
 /// Height of the block that included the transaction.
