@@ -53,7 +53,7 @@ if bin="$(find_sandbox_bin)"; then
   fi
   # Two sandbox chains, the connectors, the demo dapps and the real bridge service.
   step "sandbox suite with $bin: two-chain end to end"
-  if env -u XSC_NEARD_B cargo test -p xsc-bridge --test e2e_bridge -- --ignored --test-threads=1; then
+  if env -u XSC_NEARD_B cargo test -p xsc-devnet --test e2e_bridge -- --ignored --test-threads=1; then
     echo "sandbox suite (two-chain end to end): RAN with $bin"
   else
     echo "sandbox suite (two-chain end to end): RAN with $bin — FAILED"
@@ -63,7 +63,7 @@ if bin="$(find_sandbox_bin)"; then
   bin_b="${XSC_NEARD_B:-${HOME:-}/.xsc/bin/neard-sandbox-p63}"
   if [ -f "$bin_b" ]; then
     step "sandbox suite: two-chain end to end with chain B on $bin_b"
-    if XSC_NEARD_B="$bin_b" cargo test -p xsc-bridge --test e2e_bridge -- --ignored --test-threads=1; then
+    if XSC_NEARD_B="$bin_b" cargo test -p xsc-devnet --test e2e_bridge -- --ignored --test-threads=1; then
       echo "sandbox suite (two-chain, older chain B): RAN with $bin and $bin_b"
     else
       echo "sandbox suite (two-chain, older chain B): RAN with $bin and $bin_b — FAILED"

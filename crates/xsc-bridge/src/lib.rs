@@ -35,17 +35,17 @@
 //!   verdicts.
 //! - [`indexer`], [`delivery`], [`service`]: both directions of a chain pair in one process.
 //! - [`deploy`], [`status`]: `xsc deploy` and `xsc status`.
-//! - [`localnet`], [`demo`]: local sandbox pairs for `xsc demo`, end-to-end tests, benchmarks.
+//!
+//! The local devnet (sandbox nodes, `xsc demo`, the two-chain tests and benchmarks) is the
+//! `xsc-devnet` crate, on top of this one.
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod delivery;
-pub mod demo;
 pub mod deploy;
 pub mod events;
 pub mod indexer;
 pub mod lightclient_relay;
-pub mod localnet;
 pub mod logging;
 pub mod metrics;
 pub mod queue;

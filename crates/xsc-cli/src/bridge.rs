@@ -227,8 +227,8 @@ pub struct DemoArgs {
 
 /// `xsc demo`: two local sandboxes, deployment, the service, both round trips.
 pub fn demo(args: &DemoArgs) -> Result<u8> {
-    let Some(bin) = xsc_bridge::localnet::find_neard() else {
-        eprintln!("xsc demo: {}", xsc_bridge::localnet::MISSING_BIN);
+    let Some(bin) = xsc_devnet::localnet::find_neard() else {
+        eprintln!("xsc demo: {}", xsc_devnet::localnet::MISSING_BIN);
         return Ok(1);
     };
     if !args.res.join("xsc_connector.wasm").is_file() {
@@ -248,11 +248,11 @@ pub fn demo(args: &DemoArgs) -> Result<u8> {
     println!("xsc demo: neard {} in {}", bin.display(), dir.display());
     let out = |l: &str| println!("{l}");
     let result = runtime()?.block_on(async {
-        let opts = xsc_bridge::demo::PairOptions {
+        let opts = xsc_devnet::demo::PairOptions {
             res_dir: args.res.clone(),
             ..Default::default()
         };
-        let pair = xsc_bridge::demo::LocalPair::start(&bin, &dir, &opts, &out)
+        let pair = xsc_devnet::demo::LocalPair::start(&bin, &dir, &opts, &out)
             .await
             .map_err(|e| anyhow!(e))?;
         let svc = pair
@@ -266,7 +266,7 @@ pub fn demo(args: &DemoArgs) -> Result<u8> {
             "bridge service running (both directions, queue {})",
             pair.config.relayer.database.display()
         );
-        let r = xsc_bridge::demo::run_demo(&pair, &out).await;
+        let r = xsc_devnet::demo::run_demo(&pair, &out).await;
         svc.shutdown(std::time::Duration::from_secs(30)).await;
         pair.stop().await;
         println!("service stopped, sandboxes stopped");

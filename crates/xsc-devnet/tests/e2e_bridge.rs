@@ -1,21 +1,21 @@
 //! End to end: two local sandbox chains (distinct chain ids), everything deployed with the
 //! deployment code of `xsc deploy`, and the real bridge service (both directions in-process).
 //!
-//! Ignored by default (they need a neard sandbox binary, see `xsc_bridge::localnet`). Run:
+//! Ignored by default (they need a neard sandbox binary, see `xsc_devnet::localnet`). Run:
 //!
 //! ```sh
 //! scripts/build.sh
-//! cargo test -p xsc-bridge --test e2e_bridge -- --ignored --test-threads=1 --nocapture
+//! cargo test -p xsc-devnet --test e2e_bridge -- --ignored --test-threads=1 --nocapture
 //! ```
 
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 use xsc_bridge::delivery::{classify, Decision};
-use xsc_bridge::demo::{self, LocalPair, PairOptions};
+use xsc_devnet::demo::{self, LocalPair, PairOptions};
 use xsc_bridge::events::MessageKind;
 use xsc_bridge::indexer::{event_target, Indexer, IndexerConfig};
-use xsc_bridge::localnet::{find_neard, MISSING_BIN};
+use xsc_devnet::localnet::{find_neard, MISSING_BIN};
 use xsc_bridge::queue::{EventState, MessageStore, SqliteStore};
 use xsc_bridge::service::ServiceOptions;
 use xsc_bridge::tx::{actions, MAX_GAS_300T};

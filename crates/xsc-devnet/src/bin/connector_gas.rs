@@ -6,7 +6,7 @@
 //! `EXPERIMENTAL_tx_status` (`wait_until: FINAL`): the transaction's conversion plus every
 //! receipt of `receipts_outcome`, each attributed to its executor and method.
 //!
-//! `cargo run --release -p xsc-bridge --bin connector_gas` (needs a neard sandbox binary and
+//! `cargo run --release -p xsc-devnet --bin connector_gas` (needs a neard sandbox binary and
 //! `res/*.wasm`).
 
 use serde_json::{json, Value};
@@ -15,11 +15,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use xsc_bridge::delivery::{classify, Decision, Relay};
-use xsc_bridge::demo::{self, LocalPair, PairOptions};
+use xsc_devnet::demo::{self, LocalPair, PairOptions};
 use xsc_bridge::deploy::NEAR;
 use xsc_bridge::events::{parse_transport, MessageKind};
 use xsc_bridge::lightclient_relay::{ContractTarget, LightClientRelay, RelayConfig, RpcSource};
-use xsc_bridge::localnet::{find_neard, MISSING_BIN, VALIDATOR};
+use xsc_devnet::localnet::{find_neard, MISSING_BIN, VALIDATOR};
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, ProofTarget, RpcClient};
 use xsc_bridge::tx::{actions, TxSender, MAX_GAS_300T};
 use xsc_core::CryptoHash;
@@ -418,7 +418,7 @@ async fn main() -> R<()> {
 
     let mut report = String::new();
     report += &format!(
-        "Command: `cargo run --release -p xsc-bridge --bin connector_gas{}` (two local neard sandboxes, ",
+        "Command: `cargo run --release -p xsc-devnet --bin connector_gas{}` (two local neard sandboxes, ",
         if fast { "" } else { " -- --entry" }
     );
     report += &format!("{})\n\n", bin.display());

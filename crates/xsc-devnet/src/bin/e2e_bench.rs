@@ -9,13 +9,13 @@
 //! - gas per message: delivery transactions plus the light client updates of that direction,
 //!   divided by the messages delivered.
 //!
-//! `cargo run --release -p xsc-bridge --bin e2e_bench -- [N] [ROUND_TRIPS]` (needs a neard
+//! `cargo run --release -p xsc-devnet --bin e2e_bench -- [N] [ROUND_TRIPS]` (needs a neard
 //! sandbox binary and `res/*.wasm`).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use xsc_bridge::demo::{self, LocalPair, PairOptions};
-use xsc_bridge::localnet::{find_neard, MISSING_BIN};
+use xsc_devnet::demo::{self, LocalPair, PairOptions};
+use xsc_devnet::localnet::{find_neard, MISSING_BIN};
 use xsc_bridge::queue::EventState;
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, RpcClient};
 use xsc_bridge::service::{Service, ServiceOptions};

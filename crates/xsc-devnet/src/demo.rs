@@ -2,16 +2,16 @@
 //! of `xsc demo`. The end-to-end tests and the benchmark use the same pieces.
 //!
 //! [`LocalPair::start`]: two sandbox nodes ([`crate::localnet`]) with distinct chain ids,
-//! deployment with [`crate::deploy::deploy_pair`] (the code `xsc deploy` runs against testnet or
+//! deployment with [`xsc_bridge::deploy::deploy_pair`] (the code `xsc deploy` runs against testnet or
 //! a Calimero shard), and a relayer [`Config`] for [`Service::start`].
 
-use crate::config::Config;
-use crate::deploy::{self, ChainAccess, ChainTarget, DeployOptions, Deployed, NEAR};
+use xsc_bridge::config::Config;
+use xsc_bridge::deploy::{self, ChainAccess, ChainTarget, DeployOptions, Deployed, NEAR};
 use crate::localnet::{self, LocalNode};
-use crate::rpc::{BlockRef, FinalOutcome, RpcClient};
-use crate::service::{Service, ServiceOptions};
-use crate::signer::TxSigner;
-use crate::tx::{TxOptions, TxSender, MAX_GAS_300T};
+use xsc_bridge::rpc::{BlockRef, FinalOutcome, RpcClient};
+use xsc_bridge::service::{Service, ServiceOptions};
+use xsc_bridge::signer::TxSigner;
+use xsc_bridge::tx::{TxOptions, TxSender, MAX_GAS_300T};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::future::Future;

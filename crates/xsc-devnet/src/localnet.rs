@@ -8,7 +8,7 @@
 //! Short epochs: `epoch_length` 20 with the default `transaction_validity_period` (100) makes
 //! the node panic; the validity period is therefore set to the epoch length (50/50 works).
 
-use crate::rpc::{BlockRef, RpcClient, RpcClientConfig};
+use xsc_bridge::rpc::{BlockRef, RpcClient, RpcClientConfig};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -181,7 +181,7 @@ impl LocalNode {
 
     async fn wait_ready(&self, timeout: Duration) -> Result<(), LocalnetError> {
         let mut cfg = RpcClientConfig::new(self.rpc_url.clone());
-        cfg.retry = crate::rpc::RetryPolicy::none();
+        cfg.retry = xsc_bridge::rpc::RetryPolicy::none();
         cfg.timeout = Duration::from_secs(2);
         let rpc = RpcClient::new(cfg).map_err(err)?;
         let started = Instant::now();
