@@ -1,9 +1,11 @@
 //! Validating a light client block: the rules of `shared/notes/light-client.md`.
 
+use crate::block_ref::{Approval, BlockRef};
 use crate::crypto::Crypto;
 use crate::error::Error;
-use crate::hashing::{approval_message, block_and_next_hash, bp_hash};
-use crate::primitives::{CryptoHash, PublicKey, Signature};
+use crate::hashing::{approval_message, block_and_next_hash_ref};
+use crate::primitives::{CryptoHash, Signature};
+use crate::producers::ProducerSet;
 use crate::views::{LightClientBlockView, ValidatorStakeView};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -74,74 +76,100 @@ pub fn verify_block<C: Crypto>(
     producers: &EpochProducers,
     block: &LightClientBlockView,
 ) -> Result<ValidatedBlock, Error> {
+    let bytes = borsh::to_vec(block).map_err(|_| Error::InvalidInput("block encoding".into()))?;
+    verify_block_ref(c, producers, &BlockRef::parse(&bytes)?)
+}
+
+/// [`verify_block`] on a block borrowed from its borsh bytes, against any [`ProducerSet`].
+pub fn verify_block_ref<C: Crypto, P: ProducerSet>(
+    c: &C,
+    producers: &P,
+    block: &BlockRef<'_>,
+) -> Result<ValidatedBlock, Error> {
     if let Some(next_bps) = &block.next_bps {
-        if next_bps.is_empty() || next_bps.len() > MAX_PRODUCERS {
+        if next_bps.count == 0 || next_bps.count > MAX_PRODUCERS {
             return Err(Error::InvalidProducerSet);
         }
-        if bp_hash(c, next_bps) != block.inner_lite.next_bp_hash {
+        // The raw list bytes are exactly the borsh that `next_bp_hash` commits to.
+        if CryptoHash(c.sha256(next_bps.raw)) != block.next_bp_hash() {
             return Err(Error::NextBpsHashMismatch);
         }
     }
 
-    let (hash, next_hash) = block_and_next_hash(c, block);
-    let message = approval_message(&next_hash, block.inner_lite.height);
-    let (approved, checked) =
-        verify_approvals(c, producers, &block.approvals_after_next, &message)?;
+    let (hash, next_hash) = block_and_next_hash_ref(c, block);
+    let message = approval_message(&next_hash, block.height());
+    let (approved, checked) = verify_approvals_ref(c, producers, &block.approvals, &message)?;
 
     Ok(ValidatedBlock {
-        height: block.inner_lite.height,
+        height: block.height(),
         hash,
-        epoch_id: block.inner_lite.epoch_id,
-        next_epoch_id: block.inner_lite.next_epoch_id,
-        block_merkle_root: block.inner_lite.block_merkle_root,
-        timestamp: block.inner_lite.timestamp,
+        epoch_id: block.epoch_id(),
+        next_epoch_id: block.next_epoch_id(),
+        block_merkle_root: block.block_merkle_root(),
+        timestamp: block.timestamp(),
         approved_stake: approved,
-        total_stake: producers.total_stake,
+        total_stake: producers.total_stake(),
         signatures_checked: checked,
     })
 }
 
-/// Rules 5, 6 and 8: `approvals[i]` belongs to `producers[i]`; entries past the producer list
-/// belong to the next epoch and are ignored; missing entries are absent; the threshold is over
-/// the stake of *every* producer. Signatures are checked by descending stake and checking stops
-/// once more than 2/3 is proven (about half the work on mainnet). Every signature that is checked
-/// must be valid.
+/// Rules 5, 6 and 8 on decoded views (see [`verify_approvals_ref`]).
 pub fn verify_approvals<C: Crypto>(
     c: &C,
     producers: &EpochProducers,
     approvals: &[Option<Signature>],
     message: &[u8],
 ) -> Result<(u128, u32), Error> {
-    let total = producers.total_stake;
+    let approvals: Vec<Approval<'_>> = approvals
+        .iter()
+        .map(|a| match a {
+            None => Approval::Absent,
+            Some(Signature::Ed25519(s)) => Approval::Ed25519(s),
+            Some(Signature::Secp256k1(_)) => Approval::Secp256k1,
+        })
+        .collect();
+    verify_approvals_ref(c, producers, &approvals, message)
+}
+
+/// Rules 5, 6 and 8: `approvals[i]` belongs to producer `i`; entries past the producer list
+/// belong to the next epoch and are ignored; missing entries are absent; the threshold is over
+/// the stake of *every* producer. Signatures are checked by descending stake and checking stops
+/// once more than 2/3 is proven (about half the work on mainnet). Every signature that is checked
+/// must be valid.
+pub fn verify_approvals_ref<C: Crypto, P: ProducerSet>(
+    c: &C,
+    producers: &P,
+    approvals: &[Approval<'_>],
+    message: &[u8],
+) -> Result<(u128, u32), Error> {
+    let total = producers.total_stake();
+    let n = producers.count();
     // Structural checks first: a wrong type anywhere is a clear rejection, never a host abort.
-    for (index, approval) in approvals.iter().enumerate().take(producers.producers.len()) {
-        if let Some(sig) = approval {
-            if !matches!(sig, Signature::Ed25519(_)) {
-                return Err(Error::UnsupportedSignature { index });
-            }
-            if !matches!(
-                producers.producers[index].public_key(),
-                PublicKey::Ed25519(_)
-            ) {
-                return Err(Error::UnsupportedKey { index });
+    for (index, approval) in approvals.iter().enumerate().take(n) {
+        match approval {
+            Approval::Absent => {}
+            Approval::Secp256k1 => return Err(Error::UnsupportedSignature { index }),
+            Approval::Ed25519(_) => {
+                if producers.ed25519_key(index).is_none() {
+                    return Err(Error::UnsupportedKey { index });
+                }
             }
         }
     }
     let mut approved: u128 = 0;
     let mut checked = 0u32;
-    for &i in &producers.by_stake {
-        let index = i as usize;
-        let (Some(Some(Signature::Ed25519(sig))), PublicKey::Ed25519(key)) = (
-            approvals.get(index),
-            producers.producers[index].public_key(),
-        ) else {
+    for k in 0..n {
+        let index = producers.by_stake(k);
+        let (Some(Approval::Ed25519(sig)), Some(key)) =
+            (approvals.get(index), producers.ed25519_key(index))
+        else {
             continue;
         };
         checked += 1;
         if !c.ed25519_verify(sig, message, key) {
             return Err(Error::InvalidSignature { index });
         }
-        approved += producers.producers[index].stake();
+        approved += producers.stake(index);
         if approved * 3 > total * 2 {
             return Ok((approved, checked));
         }

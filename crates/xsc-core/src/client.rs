@@ -1,11 +1,13 @@
 //! The light client state machine. The contract and the native [`LightClient`] both drive it
 //! through [`LightClientStore`], so the CLI applies blocks exactly as the contract does.
 
-use crate::block::{verify_block, EpochProducers, ValidatedBlock};
+use crate::block::{verify_block_ref, EpochProducers, ValidatedBlock};
+use crate::block_ref::{BlockRef, BpsRef};
 use crate::crypto::Crypto;
 use crate::error::Error;
 use crate::hashing::{block_hash, bp_hash};
 use crate::primitives::CryptoHash;
+use crate::producers::ProducerSet;
 use crate::views::{LightClientBlockLiteView, LightClientBlockView, ValidatorStakeView};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -14,11 +16,15 @@ use std::collections::BTreeMap;
 /// The last accepted block.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Head {
+    /// JSON: a decimal string (heights and timestamps may exceed 2^53); numbers are accepted.
+    #[serde(with = "crate::primitives::dec_str")]
     pub height: u64,
     pub hash: CryptoHash,
     pub epoch_id: CryptoHash,
     pub next_epoch_id: CryptoHash,
     pub block_merkle_root: CryptoHash,
+    /// Nanoseconds; a decimal string in JSON.
+    #[serde(with = "crate::primitives::dec_str")]
     pub timestamp: u64,
 }
 
@@ -28,6 +34,7 @@ pub struct Head {
     Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
 pub struct StoredBlock {
+    #[serde(with = "crate::primitives::dec_str")]
     pub height: u64,
     pub hash: CryptoHash,
     pub block_merkle_root: CryptoHash,
@@ -59,15 +66,21 @@ impl From<&Head> for StoredBlock {
 /// Storage the state machine needs. The window of stored blocks is the store's business
 /// (the contract bounds it; the CLI keeps everything).
 pub trait LightClientStore {
+    /// A producer set as the store hands it to verification (the native client lends its
+    /// `EpochProducers`; the contract reads its compact table).
+    type Producers<'a>: ProducerSet
+    where
+        Self: 'a;
+    /// A producer set received in a block, checked and ready to store.
+    type Prepared;
+
     fn head(&self) -> Head;
-    /// Producers of an epoch, borrowed: they are read on every block, and copying a 100-entry
-    /// set costs gas in wasm.
-    fn producers(&self, epoch_id: &CryptoHash) -> Option<&EpochProducers>;
-    fn epoch_producers(&self, epoch_id: &CryptoHash) -> Option<EpochProducers> {
-        self.producers(epoch_id).cloned()
-    }
+    /// Producers of an epoch: read on every block, so lent or read in place, not copied.
+    fn producers(&self, epoch_id: &CryptoHash) -> Option<Self::Producers<'_>>;
     fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> bool;
-    fn insert_epoch_producers(&mut self, epoch_id: CryptoHash, producers: EpochProducers);
+    /// Check a `next_bps` list and put it in stored form; nothing is written yet.
+    fn prepare_producers(&self, bps: &BpsRef<'_>) -> Result<Self::Prepared, Error>;
+    fn insert_epoch_producers(&mut self, epoch_id: CryptoHash, producers: Self::Prepared);
     fn remove_epoch_producers(&mut self, epoch_id: &CryptoHash);
     fn set_head(&mut self, head: Head);
     fn store_block(&mut self, block: StoredBlock);
@@ -75,21 +88,19 @@ pub trait LightClientStore {
 
 /// Rules 1-3: the block must be above the head and in the head's epoch or the next one; a
 /// block that starts the next epoch must carry `next_bps`.
-pub fn check_against_head(head: &Head, block: &LightClientBlockView) -> Result<(), Error> {
-    let inner = &block.inner_lite;
-    if inner.height <= head.height {
+pub fn check_against_head(head: &Head, block: &BlockRef<'_>) -> Result<(), Error> {
+    let height = block.height();
+    if height <= head.height {
         return Err(Error::BlockNotNewer {
             head: head.height,
-            block: inner.height,
+            block: height,
         });
     }
-    if inner.epoch_id != head.epoch_id && inner.epoch_id != head.next_epoch_id {
+    let epoch_id = block.epoch_id();
+    if epoch_id != head.epoch_id && epoch_id != head.next_epoch_id {
         return Err(Error::EpochSkipped);
     }
-    if inner.epoch_id == head.next_epoch_id
-        && inner.epoch_id != head.epoch_id
-        && block.next_bps.is_none()
-    {
+    if epoch_id == head.next_epoch_id && epoch_id != head.epoch_id && block.next_bps.is_none() {
         return Err(Error::NextBpsMissing);
     }
     Ok(())
@@ -102,16 +113,28 @@ pub fn apply_block<S: LightClientStore, C: Crypto>(
     c: &C,
     block: &LightClientBlockView,
 ) -> Result<ValidatedBlock, Error> {
+    let bytes = borsh::to_vec(block).map_err(|_| Error::InvalidInput("block encoding".into()))?;
+    apply_block_ref(store, c, &BlockRef::parse(&bytes)?)
+}
+
+/// [`apply_block`] on a block borrowed from its borsh bytes (what the contract receives).
+pub fn apply_block_ref<S: LightClientStore, C: Crypto>(
+    store: &mut S,
+    c: &C,
+    block: &BlockRef<'_>,
+) -> Result<ValidatedBlock, Error> {
     let head = store.head();
     check_against_head(&head, block)?;
-    let producers = store
-        .producers(&block.inner_lite.epoch_id)
-        .ok_or(Error::UnknownEpochProducers)?;
-    let validated = verify_block(c, producers, block)?;
+    let validated = {
+        let producers = store
+            .producers(&block.epoch_id())
+            .ok_or(Error::UnknownEpochProducers)?;
+        verify_block_ref(c, &producers, block)?
+    };
     // Build the next epoch's set before writing anything, so a bad set changes nothing.
     let next = match &block.next_bps {
         Some(bps) if !store.has_epoch_producers(&validated.next_epoch_id) => {
-            Some(EpochProducers::new(bps.clone())?)
+            Some(store.prepare_producers(bps)?)
         }
         _ => None,
     };
@@ -209,7 +232,17 @@ impl LightClient {
     }
 }
 
+impl LightClient {
+    /// A copy of the producers of an epoch.
+    pub fn epoch_producers(&self, epoch_id: &CryptoHash) -> Option<EpochProducers> {
+        self.epochs.get(epoch_id).cloned()
+    }
+}
+
 impl LightClientStore for LightClient {
+    type Producers<'a> = &'a EpochProducers;
+    type Prepared = EpochProducers;
+
     fn head(&self) -> Head {
         self.head.clone()
     }
@@ -218,6 +251,11 @@ impl LightClientStore for LightClient {
     }
     fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> bool {
         self.epochs.contains_key(epoch_id)
+    }
+    fn prepare_producers(&self, bps: &BpsRef<'_>) -> Result<EpochProducers, Error> {
+        let views: Vec<ValidatorStakeView> =
+            borsh::from_slice(bps.raw).map_err(|_| Error::InvalidProducerSet)?;
+        EpochProducers::new(views)
     }
     fn insert_epoch_producers(&mut self, epoch_id: CryptoHash, producers: EpochProducers) {
         self.epochs.insert(epoch_id, producers);

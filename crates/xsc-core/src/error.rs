@@ -48,6 +48,8 @@ pub enum Error {
     // --- input decoding ---
     /// Input that does not decode.
     InvalidInput(String),
+    /// Borsh input that does not decode: which field, at which byte.
+    Decode { what: &'static str, at: usize },
 }
 
 impl Error {
@@ -72,7 +74,7 @@ impl Error {
             Error::UnknownRoot { .. } => "ERR_UNKNOWN_ROOT",
             Error::ProofBlockTooNew { .. } => "ERR_PROOF_BLOCK_TOO_NEW",
             Error::ProofHeightMismatch { .. } => "ERR_PROOF_HEIGHT_MISMATCH",
-            Error::InvalidInput(_) => "ERR_INVALID_INPUT",
+            Error::InvalidInput(_) | Error::Decode { .. } => "ERR_INVALID_INPUT",
         }
     }
 }
@@ -119,6 +121,9 @@ impl fmt::Display for Error {
                 "{code}: an empty block proof proves the trusted block {root_height} itself, not block {proof_height}"
             ),
             Error::InvalidInput(msg) => write!(f, "{code}: {msg}"),
+            Error::Decode { what, at } => {
+                write!(f, "{code}: borsh does not decode: {what} (byte {at})")
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Hashes nearcore computes over headers, producer sets and merkle paths.
 
+use crate::block_ref::BlockRef;
 use crate::crypto::Crypto;
 use crate::primitives::CryptoHash;
 use crate::views::{
@@ -59,6 +60,16 @@ pub fn block_and_next_hash<C: Crypto>(
     let inner = inner_hash(c, &block.inner_lite, &block.inner_rest_hash);
     let current = hash_pair(c, &inner, &block.prev_block_hash);
     let next = hash_pair(c, &block.next_block_inner_hash, &current);
+    (current, next)
+}
+
+/// [`block_and_next_hash`] on a block borrowed from its borsh bytes (the 208 inner-lite bytes
+/// are hashed in place).
+pub fn block_and_next_hash_ref<C: Crypto>(c: &C, block: &BlockRef<'_>) -> (CryptoHash, CryptoHash) {
+    let lite = hash(c, block.inner_lite);
+    let inner = hash_pair(c, &lite, &CryptoHash(*block.inner_rest_hash));
+    let current = hash_pair(c, &inner, &CryptoHash(*block.prev_block_hash));
+    let next = hash_pair(c, &CryptoHash(*block.next_block_inner_hash), &current);
     (current, next)
 }
 

@@ -5,7 +5,7 @@
 
 use xsc_core::{
     CryptoHash, EpochProducers, Error, LightClient, LightClientBlockView,
-    LightClientExecutionProof, LightClientStore, NativeCrypto, Signature, StoredBlock,
+    LightClientExecutionProof, NativeCrypto, Signature, StoredBlock,
 };
 use xsc_vectors::{manifest, ChainCase, Verdict};
 
