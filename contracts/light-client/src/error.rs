@@ -8,9 +8,13 @@ pub enum ContractError {
     UnknownRoot,
     ResetNotNewer,
     ResetNeedsNextBps,
-    InvalidProofArgs,
+    InvalidInput,
     ForwardMsgTooLong,
     NotEnoughGasToForward,
+    StorageDeposit,
+    CorruptState,
+    LegacyRetained,
+    NotMigratable,
 }
 
 impl ContractError {
@@ -18,7 +22,7 @@ impl ContractError {
         match self {
             ContractError::AclInit => "ERR_ACL_INIT: could not set up the admin",
             ContractError::InvalidWindow => {
-                "ERR_INVALID_WINDOW: max_stored_blocks must be within 2..=100000"
+                "ERR_INVALID_WINDOW: ring_size must be within 2..=512, retention_hours and checkpoint_interval_minutes at least 1, and at most 512 checkpoints (retention / interval + 1)"
             }
             ContractError::UnknownRoot => "ERR_UNKNOWN_ROOT: no trusted block at this height",
             ContractError::ResetNotNewer => {
@@ -27,12 +31,22 @@ impl ContractError {
             ContractError::ResetNeedsNextBps => {
                 "ERR_RESET_NEEDS_NEXT_BPS: the reset block must carry next_bps"
             }
-            ContractError::InvalidProofArgs => "ERR_INVALID_INPUT: arguments do not decode",
+            ContractError::InvalidInput => "ERR_INVALID_INPUT: arguments do not decode",
             ContractError::ForwardMsgTooLong => {
                 "ERR_FORWARD_MSG_TOO_LONG: msg is longer than MAX_FORWARD_MSG bytes"
             }
             ContractError::NotEnoughGasToForward => {
                 "ERR_NOT_ENOUGH_GAS: too little gas left to forward the outcome"
+            }
+            ContractError::StorageDeposit => {
+                "ERR_STORAGE_DEPOSIT: the attached deposit does not cover the storage added"
+            }
+            ContractError::CorruptState => "ERR_CORRUPT_STATE: stored data is inconsistent",
+            ContractError::LegacyRetained => {
+                "ERR_LEGACY_RETAINED: the previous window stays provable until the retention has passed since the migration"
+            }
+            ContractError::NotMigratable => {
+                "ERR_NOT_MIGRATABLE: the stored state is not the v0.1 layout"
             }
         }
     }

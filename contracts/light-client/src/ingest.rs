@@ -1,87 +1,188 @@
-//! The two hot paths: accepting blocks (anyone may relay; a block proves itself) and verifying
+//! The hot paths: accepting blocks (anyone may relay; a block proves itself) and verifying
 //! outcome proofs (for connectors, one hop, and for off-chain callers, as a view).
-//! Both take borsh arguments: parsing a 35 KB JSON block in wasm would cost as much as the
-//! signatures.
+//!
+//! Both read their borsh arguments themselves: blocks in place (`xsc_core::block_ref`, no
+//! allocation per signature or producer), and any undecodable input, such as a 63-byte
+//! signature, is an `ERR_INVALID_INPUT` naming the field, not near-sdk's generic message.
 
-use crate::events::LightClientEvent;
-use crate::{ContractError, HostCrypto, LightClient, LightClientExt};
+use crate::error::ContractError;
+use crate::events::{emit_block_accepted, LightClientEvent};
+use crate::store::table_record_bytes;
+use crate::{storage, HostCrypto, LightClient, LightClientExt};
 use near_plugins::{pause, Pausable};
-use near_sdk::json_types::U64;
-use near_sdk::{env, near, require, AccountId, Gas, Promise};
+use near_sdk::json_types::U128;
+use near_sdk::{env, near, require, AccountId, Gas, NearToken, Promise, PromiseResult};
+use xsc_core::block_ref::BlockRef;
+use xsc_core::client::{commit_block, plan_block, BlockPlan};
 use xsc_core::proof::verify_outcome_proof_at;
-use xsc_core::{LightClientBlockView, LightClientExecutionProof, ProvenOutcome};
+use xsc_core::{LightClientExecutionProof, ProvenOutcome};
 use xsc_interfaces::{ext_proven_outcome_receiver, MAX_FORWARD_MSG};
-
-#[near]
-impl LightClient {
-    /// Accept the next block of the other chain. Open to anyone; rejected blocks panic with an
-    /// `ERR_*` reason and change nothing. Returns nothing; emits `block_accepted`.
-    #[pause]
-    pub fn add_light_client_block(&mut self, #[serializer(borsh)] block: LightClientBlockView) {
-        let previous_epoch = self.head.epoch_id;
-        let accepted = self
-            .apply(&block)
-            .unwrap_or_else(|e| env::panic_str(&e.to_string()));
-        LightClientEvent::BlockAccepted {
-            height: U64(accepted.height),
-            hash: accepted.hash,
-            epoch_id: accepted.epoch_id,
-            new_epoch: accepted.epoch_id != previous_epoch,
-        }
-        .emit();
-    }
-
-    /// Verify an `EXPERIMENTAL_light_client_proof` result against the trusted block stored at
-    /// `height` (a head the proof was requested for) and return what it proves. Borsh in,
-    /// borsh out; panics with an `ERR_*` reason on an invalid proof.
-    #[pause]
-    #[result_serializer(borsh)]
-    pub fn verify_outcome(
-        &self,
-        #[serializer(borsh)] proof: LightClientExecutionProof,
-        #[serializer(borsh)] height: u64,
-    ) -> ProvenOutcome {
-        let trusted = self
-            .stored_block(height)
-            .unwrap_or_else(|| env::panic_str(ContractError::UnknownRoot.as_str()));
-        verify_outcome_proof_at(&HostCrypto, &proof, &trusted)
-            .unwrap_or_else(|e| env::panic_str(&e.to_string()))
-    }
-
-    /// [`Self::verify_outcome`], then `receiver_id.on_proven_outcome(sender_id, outcome, msg)`
-    /// with the attached deposit and all the gas left (`sender_id` is the caller). A receiver
-    /// that needs a proven outcome saves the receipt of calling `verify_outcome` itself and of
-    /// waiting for the answer. Borsh arguments. Panics before forwarding anything (the deposit
-    /// returns to the caller) when the proof does not verify, `msg` exceeds `MAX_FORWARD_MSG`
-    /// bytes or less than `GAS_FORWARD_MIN` would reach the receiver.
-    #[pause]
-    #[payable]
-    pub fn verify_and_forward(
-        &mut self,
-        #[serializer(borsh)] proof: LightClientExecutionProof,
-        #[serializer(borsh)] height: u64,
-        #[serializer(borsh)] receiver_id: AccountId,
-        #[serializer(borsh)] msg: Vec<u8>,
-    ) -> Promise {
-        require!(
-            msg.len() <= MAX_FORWARD_MSG,
-            ContractError::ForwardMsgTooLong.as_str()
-        );
-        let outcome = self.verify_outcome(proof, height);
-        let left = env::prepaid_gas().saturating_sub(env::used_gas());
-        require!(
-            left >= GAS_FORWARD_MIN.saturating_add(GAS_FORWARD_RESERVE),
-            ContractError::NotEnoughGasToForward.as_str()
-        );
-        ext_proven_outcome_receiver::ext(receiver_id)
-            .with_attached_deposit(env::attached_deposit())
-            .with_static_gas(GAS_FORWARD_MIN)
-            .with_unused_gas_weight(1)
-            .on_proven_outcome(env::predecessor_account_id(), outcome, msg)
-    }
-}
 
 /// Least gas the receiver of a forwarded outcome gets (it also gets all the gas left).
 pub const GAS_FORWARD_MIN: Gas = Gas::from_tgas(10);
 /// What `verify_and_forward` keeps for serialising the call after the check.
 const GAS_FORWARD_RESERVE: Gas = Gas::from_tgas(2);
+/// Gas of `on_forward_settled`, the refund callback attached when a deposit is forwarded
+/// (reads one promise result, creates at most one transfer).
+pub const GAS_FORWARD_REFUND: Gas = Gas::from_tgas(3);
+
+fn input() -> Vec<u8> {
+    env::input().unwrap_or_default()
+}
+
+fn fail(e: impl core::fmt::Display) -> ! {
+    env::panic_str(&e.to_string())
+}
+
+#[near]
+impl LightClient {
+    /// Accept the next block of the other chain: **borsh** `LightClientBlockView`. Open to
+    /// anyone; rejected blocks panic with an `ERR_*` reason and change nothing. Emits
+    /// `block_accepted`. Payable: a block whose producer table is larger than the one it
+    /// replaces must attach that storage (`deposit_for_block` says how much; any surplus is
+    /// refunded); every other block needs no deposit.
+    #[pause]
+    #[payable]
+    pub fn add_light_client_block(&mut self) {
+        let input = input();
+        let block = BlockRef::parse(&input).unwrap_or_else(|e| fail(e));
+        let previous_epoch = self.head.epoch_id;
+        let plan = plan_block(self, &HostCrypto, &block).unwrap_or_else(|e| fail(e));
+        storage::require_deposit(self.plan_growth(&plan));
+        let usage_before = env::storage_usage();
+        let accepted = commit_block(self, plan);
+        storage::settle(usage_before);
+        emit_block_accepted(
+            accepted.height,
+            &accepted.hash,
+            &accepted.epoch_id,
+            accepted.epoch_id != previous_epoch,
+        );
+    }
+
+    /// The deposit `add_light_client_block` needs for this block (**borsh**
+    /// `LightClientBlockView`), in yoctoNEAR: the storage its producer tables add, if any.
+    /// Exact (storage does not depend on the time of the call); checks the block's shape, not
+    /// its signatures.
+    pub fn deposit_for_block(&self) -> U128 {
+        let input = input();
+        let block = BlockRef::parse(&input).unwrap_or_else(|e| fail(e));
+        let mut growth: i64 = 0;
+        if let Some(bps) = &block.next_bps {
+            if !self.knows_epoch(&block.next_epoch_id()) {
+                growth += table_record_bytes(bps.count) as i64;
+            }
+        }
+        if block.epoch_id() != self.head.epoch_id {
+            growth -= self.table_bytes(&self.head.epoch_id).unwrap_or(0) as i64;
+        }
+        U128(storage::cost_of(growth))
+    }
+
+    /// Verify an `EXPERIMENTAL_light_client_proof` result against the trusted block stored at
+    /// `height` (a head the proof was requested for) and return what it proves. **Borsh**
+    /// `(LightClientExecutionProof, u64)` in, borsh `ProvenOutcome` out; panics with an `ERR_*`
+    /// reason on an invalid proof.
+    #[pause]
+    #[result_serializer(borsh)]
+    pub fn verify_outcome(&self) -> ProvenOutcome {
+        let (proof, height): (LightClientExecutionProof, u64) =
+            borsh::from_slice(&input()).unwrap_or_else(|e| bad_input(e));
+        self.verify(&proof, height)
+    }
+
+    /// [`Self::verify_outcome`], then `receiver_id.on_proven_outcome(sender_id, outcome, msg)`
+    /// with the attached deposit and all the gas left (`sender_id` is the caller). **Borsh**
+    /// `(LightClientExecutionProof, u64, AccountId, Vec<u8>)`. Panics before forwarding
+    /// anything (the deposit returns to the caller) when the proof does not verify, `msg`
+    /// exceeds `MAX_FORWARD_MSG` bytes or less than `GAS_FORWARD_MIN` would reach the receiver.
+    ///
+    /// A non-zero deposit is forwarded with a refund callback: if `on_proven_outcome` itself
+    /// fails (no such account or method, out of gas, a panic), NEAR returns the deposit here
+    /// and the callback sends it on to `sender_id`. The call carries a zero transfer after the
+    /// function call, so that the callback sees the status of `on_proven_outcome`'s own
+    /// receipt (the last action decides it), never that of a promise the receiver returns: a
+    /// receiver that keeps the deposit and returns a failing promise gets no second refund.
+    #[pause]
+    #[payable]
+    pub fn verify_and_forward(&mut self) -> Promise {
+        let (proof, height, receiver_id, msg): (
+            LightClientExecutionProof,
+            u64,
+            AccountId,
+            Vec<u8>,
+        ) = borsh::from_slice(&input()).unwrap_or_else(|e| bad_input(e));
+        require!(
+            msg.len() <= MAX_FORWARD_MSG,
+            ContractError::ForwardMsgTooLong.as_str()
+        );
+        let outcome = self.verify(&proof, height);
+        let deposit = env::attached_deposit();
+        let callback = if deposit.is_zero() {
+            Gas::from_gas(0)
+        } else {
+            GAS_FORWARD_REFUND
+        };
+        let left = env::prepaid_gas().saturating_sub(env::used_gas());
+        require!(
+            left >= GAS_FORWARD_MIN
+                .saturating_add(GAS_FORWARD_RESERVE)
+                .saturating_add(callback),
+            ContractError::NotEnoughGasToForward.as_str()
+        );
+        let sender_id = env::predecessor_account_id();
+        let forward = ext_proven_outcome_receiver::ext(receiver_id)
+            .with_attached_deposit(deposit)
+            .with_static_gas(GAS_FORWARD_MIN)
+            .with_unused_gas_weight(1)
+            .on_proven_outcome(sender_id.clone(), outcome, msg);
+        if deposit.is_zero() {
+            return forward;
+        }
+        forward.transfer(NearToken::from_yoctonear(0)).then(
+            Self::ext(env::current_account_id())
+                .with_static_gas(GAS_FORWARD_REFUND)
+                .with_unused_gas_weight(0)
+                .on_forward_settled(sender_id, U128(deposit.as_yoctonear())),
+        )
+    }
+
+    /// Callback of a forwarded deposit: when the receiver's call failed, the deposit came back
+    /// to this contract; send it to the relayer who attached it.
+    #[private]
+    pub fn on_forward_settled(sender_id: AccountId, amount: U128) {
+        if env::promise_results_count() == 1
+            && matches!(env::promise_result(0), PromiseResult::Failed)
+        {
+            LightClientEvent::ForwardRefunded {
+                sender_id: sender_id.clone(),
+                amount,
+            }
+            .emit();
+            Promise::new(sender_id).transfer(NearToken::from_yoctonear(amount.0));
+        }
+    }
+}
+
+fn bad_input(e: impl core::fmt::Display) -> ! {
+    env::panic_str(&format!("{}: {e}", ContractError::InvalidInput.as_str()))
+}
+
+impl LightClient {
+    /// Storage a plan adds (negative: frees): the table it adds minus the one it retires.
+    fn plan_growth(&self, plan: &BlockPlan<Vec<u8>>) -> i64 {
+        let added = plan
+            .add
+            .as_ref()
+            .map_or(0, |(_, t)| (33 + t.len() + 40) as i64);
+        let retired = plan.retire.and_then(|e| self.table_bytes(&e)).unwrap_or(0) as i64;
+        added - retired
+    }
+
+    fn verify(&self, proof: &LightClientExecutionProof, height: u64) -> ProvenOutcome {
+        let trusted = self
+            .stored_block(height)
+            .unwrap_or_else(|| env::panic_str(ContractError::UnknownRoot.as_str()));
+        verify_outcome_proof_at(&HostCrypto, proof, &trusted).unwrap_or_else(|e| fail(e))
+    }
+}

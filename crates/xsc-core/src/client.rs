@@ -82,8 +82,9 @@ pub trait LightClientStore {
     fn prepare_producers(&self, bps: &BpsRef<'_>) -> Result<Self::Prepared, Error>;
     fn insert_epoch_producers(&mut self, epoch_id: CryptoHash, producers: Self::Prepared);
     fn remove_epoch_producers(&mut self, epoch_id: &CryptoHash);
-    fn set_head(&mut self, head: Head);
-    fn store_block(&mut self, block: StoredBlock);
+    /// The validated block becomes the head and is kept for proofs (for how long is the
+    /// store's window policy).
+    fn accept(&mut self, head: Head);
 }
 
 /// Rules 1-3: the block must be above the head and in the head's epoch or the next one; a
@@ -123,6 +124,26 @@ pub fn apply_block_ref<S: LightClientStore, C: Crypto>(
     c: &C,
     block: &BlockRef<'_>,
 ) -> Result<ValidatedBlock, Error> {
+    let plan = plan_block(store, c, block)?;
+    Ok(commit_block(store, plan))
+}
+
+/// What accepting a validated block will write: the head, the producer set retired (the old
+/// head's epoch, when the block opens the next one) and the one added (from `next_bps`, when
+/// not yet stored). The contract prices the storage of a plan before committing it.
+pub struct BlockPlan<P> {
+    pub validated: ValidatedBlock,
+    pub retire: Option<CryptoHash>,
+    pub add: Option<(CryptoHash, P)>,
+}
+
+/// Every check of a block against the store's head and producers, and the next epoch's set
+/// prepared; nothing is written.
+pub fn plan_block<S: LightClientStore, C: Crypto>(
+    store: &S,
+    c: &C,
+    block: &BlockRef<'_>,
+) -> Result<BlockPlan<S::Prepared>, Error> {
     let head = store.head();
     check_against_head(&head, block)?;
     let validated = {
@@ -132,23 +153,34 @@ pub fn apply_block_ref<S: LightClientStore, C: Crypto>(
         verify_block_ref(c, &producers, block)?
     };
     // Build the next epoch's set before writing anything, so a bad set changes nothing.
-    let next = match &block.next_bps {
+    let add = match &block.next_bps {
         Some(bps) if !store.has_epoch_producers(&validated.next_epoch_id) => {
-            Some(store.prepare_producers(bps)?)
+            Some((validated.next_epoch_id, store.prepare_producers(bps)?))
         }
         _ => None,
     };
-    if validated.epoch_id != head.epoch_id {
-        // The head moves into a new epoch: blocks of the old one can never be accepted again.
-        store.remove_epoch_producers(&head.epoch_id);
+    // The head moves into a new epoch: blocks of the old one can never be accepted again.
+    let retire = (validated.epoch_id != head.epoch_id).then_some(head.epoch_id);
+    Ok(BlockPlan {
+        validated,
+        retire,
+        add,
+    })
+}
+
+/// Write what [`plan_block`] decided.
+pub fn commit_block<S: LightClientStore>(
+    store: &mut S,
+    plan: BlockPlan<S::Prepared>,
+) -> ValidatedBlock {
+    if let Some(epoch_id) = &plan.retire {
+        store.remove_epoch_producers(epoch_id);
     }
-    if let Some(next) = next {
-        store.insert_epoch_producers(validated.next_epoch_id, next);
+    if let Some((epoch_id, producers)) = plan.add {
+        store.insert_epoch_producers(epoch_id, producers);
     }
-    let new_head = Head::from(&validated);
-    store.store_block(StoredBlock::from(&new_head));
-    store.set_head(new_head);
-    Ok(validated)
+    store.accept(Head::from(&plan.validated));
+    plan.validated
 }
 
 /// What initialisation or an authorised reset installs: a trusted head and the producer sets it
@@ -263,11 +295,9 @@ impl LightClientStore for LightClient {
     fn remove_epoch_producers(&mut self, epoch_id: &CryptoHash) {
         self.epochs.remove(epoch_id);
     }
-    fn set_head(&mut self, head: Head) {
+    fn accept(&mut self, head: Head) {
+        self.blocks.insert(head.height, StoredBlock::from(&head));
         self.head = head;
-    }
-    fn store_block(&mut self, block: StoredBlock) {
-        self.blocks.insert(block.height, block);
     }
 }
 

@@ -30,8 +30,8 @@ pub mod wire;
 pub use block::{verify_block, verify_block_ref, EpochProducers, ValidatedBlock};
 pub use block_ref::{Approval, BlockRef, BpsRef};
 pub use client::{
-    apply_block, apply_block_ref, trusted_state, trusted_state_for, Head, LightClient,
-    LightClientStore, StoredBlock, TrustedState,
+    apply_block, apply_block_ref, commit_block, plan_block, trusted_state, trusted_state_for,
+    BlockPlan, Head, LightClient, LightClientStore, StoredBlock, TrustedState,
 };
 pub use crypto::Crypto;
 #[cfg(feature = "native")]

@@ -167,6 +167,51 @@ impl ProducerSet for ProducerTable<'_> {
     }
 }
 
+/// An owned [`ProducerTable`] (what the contract reads from storage).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProducerTableBuf {
+    bytes: Vec<u8>,
+    n: usize,
+}
+
+impl ProducerTableBuf {
+    /// `None` if the bytes are not a well-formed table.
+    pub fn from_vec(bytes: Vec<u8>) -> Option<Self> {
+        let n = ProducerTable::from_bytes(&bytes)?.n;
+        Some(ProducerTableBuf { bytes, n })
+    }
+
+    pub fn table(&self) -> ProducerTable<'_> {
+        ProducerTable {
+            bytes: &self.bytes,
+            n: self.n,
+        }
+    }
+}
+
+impl ProducerSet for ProducerTableBuf {
+    fn count(&self) -> usize {
+        self.n
+    }
+    fn total_stake(&self) -> u128 {
+        self.table().total_stake()
+    }
+    fn by_stake(&self, k: usize) -> usize {
+        self.table().by_stake(k)
+    }
+    fn ed25519_key(&self, index: usize) -> Option<&[u8; 32]> {
+        let at = HEADER + 2 * self.n + ENTRY * index;
+        let e = &self.bytes[at..at + ENTRY];
+        if e[0] != KEY_ED25519 {
+            return None;
+        }
+        <&[u8; 32]>::try_from(&e[1..33]).ok()
+    }
+    fn stake(&self, index: usize) -> u128 {
+        self.table().stake(index)
+    }
+}
+
 /// Encode producers (key, stake) in the epoch's order into a table, with the checks of
 /// [`EpochProducers::new`] and its order (descending stake, ties by index).
 fn encode<'k>(
