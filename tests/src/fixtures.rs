@@ -1,6 +1,6 @@
 //! Contract initialisations derived from the real-network vectors (`shared/vectors`).
 
-use crate::light_client::InitArgs;
+use crate::light_client::{InitArgs, WindowArgs};
 use anyhow::{ensure, Context, Result};
 use near_workspaces::AccountId;
 use xsc_core::client::{trusted_state_for, LightClient, TrustedState};
@@ -27,7 +27,7 @@ pub struct ChainInit {
 /// - no manifest `bps`: the head's `next_bps` covers the first step's epoch.
 pub fn chain_init(
     case: &ChainCase,
-    max_stored_blocks: Option<u32>,
+    window: WindowArgs,
     admin: Option<AccountId>,
 ) -> Result<ChainInit> {
     let mut head = case.head();
@@ -59,7 +59,7 @@ pub fn chain_init(
         init: InitArgs {
             head,
             epoch_producers,
-            max_stored_blocks,
+            window,
             admin,
         },
         trusted,
@@ -69,7 +69,9 @@ pub fn chain_init(
 
 /// The native light client for a chain, started from the same trusted state.
 pub fn native_client(case: &ChainCase) -> Result<LightClient> {
-    Ok(LightClient::new(chain_init(case, None, None)?.trusted))
+    Ok(LightClient::new(
+        chain_init(case, WindowArgs::default(), None)?.trusted,
+    ))
 }
 
 /// A real, ordered producer list (the `next_bps` of the `testnet-105M` trusted head).
@@ -122,7 +124,7 @@ pub fn proof_init(
         InitArgs {
             head,
             epoch_producers: Some(real_producers()?),
-            max_stored_blocks: None,
+            window: WindowArgs::default(),
             admin,
         },
         height,

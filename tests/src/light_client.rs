@@ -7,6 +7,7 @@ use crate::sandbox::TX_GAS;
 use anyhow::{anyhow, Context, Result};
 use near_workspaces::network::Sandbox;
 use near_workspaces::result::ExecutionFinalResult;
+use near_workspaces::types::NearToken;
 use near_workspaces::{Account, AccountId, Contract, Worker};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -20,8 +21,48 @@ use xsc_core::{
 pub struct InitArgs {
     pub head: LightClientBlockView,
     pub epoch_producers: Option<Vec<ValidatorStakeView>>,
-    pub max_stored_blocks: Option<u32>,
+    #[serde(flatten)]
+    pub window: WindowArgs,
     pub admin: Option<AccountId>,
+}
+
+/// The proof window's configuration, as `new` and `migrate` take it (all optional).
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct WindowArgs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_hours: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_interval_minutes: Option<u32>,
+}
+
+impl WindowArgs {
+    pub fn ring(ring_size: u32) -> Self {
+        WindowArgs {
+            ring_size: Some(ring_size),
+            ..Default::default()
+        }
+    }
+}
+
+/// `window()` view: what is provable now.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ProvableWindow {
+    #[serde(with = "xsc_core::primitives::dec_str")]
+    pub head: u64,
+    #[serde(deserialize_with = "dec_vec")]
+    pub recent: Vec<u64>,
+    #[serde(deserialize_with = "dec_vec")]
+    pub checkpoints: Vec<u64>,
+    pub legacy: Option<serde_json::Value>,
+}
+
+fn dec_vec<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<u64>, D::Error> {
+    let v: Vec<String> = Deserialize::deserialize(d)?;
+    v.iter()
+        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// `stored_range()` view.
@@ -38,7 +79,12 @@ pub struct StoredRange {
 /// `config()` view.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Config {
-    pub max_stored_blocks: u32,
+    pub ring_size: u32,
+    pub retention_hours: u32,
+    pub checkpoint_interval_minutes: u32,
+    pub checkpoint_capacity: u32,
+    #[serde(with = "xsc_core::primitives::dec_str")]
+    pub window_storage_bytes: u64,
 }
 
 /// Roles of the contract (`near-plugins` access control), as their JSON names.
@@ -95,13 +141,26 @@ impl LightClientContract {
         self.contract.id()
     }
 
-    /// `add_light_client_block` with the borsh of `block`, signed by `relayer`.
+    /// `add_light_client_block` with the borsh of `block`, signed by `relayer`, attaching what
+    /// `deposit_for_block` asks for (nothing, except when the block adds storage).
     pub async fn add_block(
         &self,
         relayer: &Account,
         block: &LightClientBlockView,
     ) -> Result<ExecutionFinalResult> {
-        self.add_block_bytes(relayer, borsh::to_vec(block)?).await
+        let deposit = self.deposit_for_block(block).await?;
+        self.add_block_paying(relayer, block, deposit).await
+    }
+
+    /// `add_light_client_block` attaching `deposit` yoctoNEAR.
+    pub async fn add_block_paying(
+        &self,
+        relayer: &Account,
+        block: &LightClientBlockView,
+        deposit: u128,
+    ) -> Result<ExecutionFinalResult> {
+        self.add_block_bytes_paying(relayer, borsh::to_vec(block)?, deposit)
+            .await
     }
 
     /// `add_light_client_block` with raw argument bytes (for tampered encodings).
@@ -110,9 +169,53 @@ impl LightClientContract {
         relayer: &Account,
         args: Vec<u8>,
     ) -> Result<ExecutionFinalResult> {
+        self.add_block_bytes_paying(relayer, args, 0).await
+    }
+
+    pub async fn add_block_bytes_paying(
+        &self,
+        relayer: &Account,
+        args: Vec<u8>,
+        deposit: u128,
+    ) -> Result<ExecutionFinalResult> {
         Ok(relayer
             .call(self.id(), "add_light_client_block")
             .args(args)
+            .deposit(NearToken::from_yoctonear(deposit))
+            .gas(TX_GAS)
+            .transact()
+            .await?)
+    }
+
+    /// The `deposit_for_block` view: yoctoNEAR that `block` must attach.
+    pub async fn deposit_for_block(&self, block: &LightClientBlockView) -> Result<u128> {
+        let view = self
+            .contract
+            .view("deposit_for_block")
+            .args(borsh::to_vec(block)?)
+            .await
+            .context("view deposit_for_block")?;
+        let v: String = view.json().context("deposit_for_block: not a U128")?;
+        Ok(v.parse()?)
+    }
+
+    /// `verify_and_forward(proof, height, receiver, msg)` (borsh), signed by `caller` with
+    /// `deposit`.
+    pub async fn verify_and_forward_tx(
+        &self,
+        caller: &Account,
+        proof: &LightClientExecutionProof,
+        height: u64,
+        receiver: &AccountId,
+        msg: &[u8],
+        deposit: u128,
+    ) -> Result<ExecutionFinalResult> {
+        // An AccountId's borsh is its string's.
+        let receiver: String = receiver.as_str().to_string();
+        Ok(caller
+            .call(self.id(), "verify_and_forward")
+            .args(borsh::to_vec(&(proof, height, receiver, msg.to_vec()))?)
+            .deposit(NearToken::from_yoctonear(deposit))
             .gas(TX_GAS)
             .transact()
             .await?)
@@ -195,16 +298,21 @@ impl LightClientContract {
             .await
     }
 
+    /// `{total_stake, producers: [{public_key, stake}]}` or `None`.
     pub async fn epoch_producers(
         &self,
         epoch_id: &CryptoHash,
-    ) -> Result<Option<Vec<ValidatorStakeView>>> {
+    ) -> Result<Option<serde_json::Value>> {
         self.view_json("epoch_producers", json!({ "epoch_id": epoch_id }))
             .await
     }
 
     pub async fn config(&self) -> Result<Config> {
         self.view_json("config", json!({})).await
+    }
+
+    pub async fn window(&self) -> Result<ProvableWindow> {
+        self.view_json("window", json!({})).await
     }
 
     pub async fn is_paused(&self, key: &str) -> Result<bool> {
@@ -247,19 +355,58 @@ impl LightClientContract {
             .await
     }
 
-    pub async fn set_max_stored_blocks(
+    /// Any JSON method with a deposit.
+    pub async fn call_json_paying(
         &self,
         caller: &Account,
-        max_stored_blocks: u32,
+        method: &str,
+        args: serde_json::Value,
+        deposit: u128,
     ) -> Result<ExecutionFinalResult> {
-        self.call_json(
+        Ok(caller
+            .call(self.id(), method)
+            .args_json(args)
+            .deposit(NearToken::from_yoctonear(deposit))
+            .gas(TX_GAS)
+            .transact()
+            .await?)
+    }
+
+    pub async fn set_ring_size(
+        &self,
+        caller: &Account,
+        ring_size: u32,
+        deposit: u128,
+    ) -> Result<ExecutionFinalResult> {
+        self.call_json_paying(
             caller,
-            "set_max_stored_blocks",
-            json!({ "max_stored_blocks": max_stored_blocks }),
+            "set_ring_size",
+            json!({ "ring_size": ring_size }),
+            deposit,
         )
         .await
     }
 
+    pub async fn set_retention(
+        &self,
+        caller: &Account,
+        retention_hours: u32,
+        checkpoint_interval_minutes: u32,
+        deposit: u128,
+    ) -> Result<ExecutionFinalResult> {
+        self.call_json_paying(
+            caller,
+            "set_retention",
+            json!({
+                "retention_hours": retention_hours,
+                "checkpoint_interval_minutes": checkpoint_interval_minutes
+            }),
+            deposit,
+        )
+        .await
+    }
+
+    /// `reset_head`, attaching 1 NEAR for new producer tables (the surplus is refunded).
     pub async fn reset_head(
         &self,
         caller: &Account,
@@ -267,10 +414,11 @@ impl LightClientContract {
         epoch_producers: &[ValidatorStakeView],
         reason: &str,
     ) -> Result<ExecutionFinalResult> {
-        self.call_json(
+        self.call_json_paying(
             caller,
             "reset_head",
             json!({ "head": head, "epoch_producers": epoch_producers, "reason": reason }),
+            NearToken::from_near(1).as_yoctonear(),
         )
         .await
     }

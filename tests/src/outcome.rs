@@ -66,3 +66,29 @@ pub fn events(result: &ExecutionFinalResult) -> Vec<serde_json::Value> {
 pub fn tgas(gas: u64) -> f64 {
     gas as f64 / 1e12
 }
+
+/// Tokens burnt by the transaction and every receipt: what its signer paid for gas (unused gas
+/// comes back through refund receipts, which burn nothing).
+pub fn tokens_burnt(result: &ExecutionFinalResult) -> u128 {
+    result
+        .outcomes()
+        .iter()
+        .map(|o| o.tokens_burnt.as_yoctonear())
+        .sum()
+}
+
+/// Did any receipt executed by `account` fail?
+pub fn receipt_failed_on(result: &ExecutionFinalResult, account: &str) -> bool {
+    result
+        .receipt_outcomes()
+        .iter()
+        .any(|o| o.executor_id.as_str() == account && o.is_failure())
+}
+
+/// `Ok` if the transaction succeeded, else an error naming `what` and the failure.
+pub fn ensure_ok(result: &ExecutionFinalResult, what: &str) -> anyhow::Result<()> {
+    match failure(result) {
+        None => Ok(()),
+        Some(f) => anyhow::bail!("{what} failed: {f}"),
+    }
+}

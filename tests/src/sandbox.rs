@@ -73,3 +73,41 @@ pub async fn start() -> Result<Worker<Sandbox>> {
         ),
     }
 }
+
+/// A fresh sandbox with two funded accounts: `admin` (initialises contracts, so it is their
+/// admin) and `relayer`.
+pub struct TestEnv {
+    pub worker: Worker<Sandbox>,
+    pub admin: near_workspaces::Account,
+    pub relayer: near_workspaces::Account,
+}
+
+pub async fn test_env() -> Result<TestEnv> {
+    let worker = start().await?;
+    let admin = worker.dev_create_account().await.context("admin account")?;
+    let relayer = worker
+        .dev_create_account()
+        .await
+        .context("relayer account")?;
+    Ok(TestEnv {
+        worker,
+        admin,
+        relayer,
+    })
+}
+
+/// Balance of `account` in yoctoNEAR.
+pub async fn balance(
+    worker: &Worker<Sandbox>,
+    account: &near_workspaces::AccountId,
+) -> Result<u128> {
+    Ok(worker.view_account(account).await?.balance.as_yoctonear())
+}
+
+/// Storage usage of `account` in bytes.
+pub async fn storage_usage(
+    worker: &Worker<Sandbox>,
+    account: &near_workspaces::AccountId,
+) -> Result<u64> {
+    Ok(worker.view_account(account).await?.storage_usage)
+}

@@ -10,6 +10,8 @@
 //!   from blocks that stay in the head's epoch ("lean": the relayer's mode, the next epoch's
 //!   producers are already stored; a block that opens an epoch must carry them, so it is the same
 //!   in both columns);
+//! - `add_light_client_block` for blocks of the sandbox's own chain (one producer, as a small
+//!   Calimero shard), fetched from its RPC as the relayer does;
 //! - `verify_outcome` called as a transaction, for every valid manifest proof.
 //!
 //! Prints Markdown for BENCHMARKS.md on stdout. Needs a sandbox binary
@@ -20,9 +22,10 @@ use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 use xsc_core::{LightClientStore, NativeCrypto};
 use xsc_tests::fixtures::{approvals_present, chain_init, native_client, proof_init};
-use xsc_tests::light_client::LightClientContract;
+use xsc_tests::light_client::{LightClientContract, WindowArgs};
 use xsc_tests::outcome::{failure, gas_burnt, tgas};
-use xsc_tests::{artifacts, sandbox};
+use xsc_tests::rpc::Rpc;
+use xsc_tests::{artifacts, own_chain, sandbox};
 use xsc_vectors::{manifest, Verdict};
 
 const CHAINS: [&str; 2] = ["mainnet-91M", "testnet-105M"];
@@ -68,7 +71,7 @@ async fn bench_chain(
     chain: &str,
 ) -> Result<Vec<BlockRow>> {
     let case = xsc_vectors::chain(chain);
-    let init = chain_init(&case, None, None)?;
+    let init = chain_init(&case, WindowArgs::default(), None)?;
     let full = LightClientContract::deploy_by(worker, &init.init, Some(relayer)).await?;
     let lean = LightClientContract::deploy_by(worker, &init.init, Some(relayer)).await?;
     let mut native = native_client(&case)?;
@@ -162,6 +165,52 @@ async fn bench_proofs(
     Ok(rows)
 }
 
+/// Blocks of the sandbox's own chain, relayed to a light client of it as they become final.
+async fn bench_own_chain(
+    worker: &near_workspaces::Worker<near_workspaces::network::Sandbox>,
+    relayer: &near_workspaces::Account,
+    blocks: usize,
+) -> Result<Vec<BlockRow>> {
+    let rpc = Rpc::new(&worker.rpc_addr());
+    let init = own_chain::init_args(&rpc).await?;
+    let producers = init.epoch_producers.as_ref().map_or(0, |p| p.len());
+    let lc = LightClientContract::deploy_by(worker, &init, Some(relayer)).await?;
+    let mut rows = Vec::new();
+    let mut tries = 0;
+    while rows.len() < blocks {
+        let head = lc.head().await?;
+        let Some(block) = own_chain::next_block(&rpc, &head.hash).await? else {
+            tries += 1;
+            if tries > 200 {
+                bail!("the sandbox produced no new light client block");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            continue;
+        };
+        if block.inner_lite.height <= head.height {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            continue;
+        }
+        let r = lc.add_block(relayer, &block).await?;
+        if let Some(f) = failure(&r) {
+            bail!("own chain {}: {f}", block.inner_lite.height);
+        }
+        let row = BlockRow {
+            height: block.inner_lite.height,
+            new_epoch: block.inner_lite.epoch_id != head.epoch_id,
+            producers,
+            approvals: approvals_present(&block, producers),
+            checked: 1,
+            carries_next_bps: block.next_bps.is_some(),
+            full: gas_burnt(&r),
+            lean: gas_burnt(&r),
+        };
+        eprintln!("own chain {}: {} gas", row.height, row.full);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     artifacts::load(artifacts::LIGHT_CLIENT)?;
@@ -174,6 +223,10 @@ async fn main() -> Result<()> {
     for chain in CHAINS {
         chains.push((chain, bench_chain(&worker, &relayer, chain).await?));
     }
+    chains.push((
+        "sandbox (1 producer)",
+        bench_own_chain(&worker, &relayer, 12).await?,
+    ));
     let proofs = bench_proofs(&worker, &relayer).await?;
 
     let mut md = String::new();
