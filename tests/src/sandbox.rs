@@ -111,3 +111,33 @@ pub async fn storage_usage(
 ) -> Result<u64> {
     Ok(worker.view_account(account).await?.storage_usage)
 }
+
+/// Wait until the refunds of `result` have executed: every receipt's block plus three are
+/// final. near-workspaces returns once the transaction's own receipts are done; the refund
+/// receipts they create run in the next blocks, and exact balance checks must see them.
+pub async fn settled(
+    worker: &Worker<Sandbox>,
+    result: &near_workspaces::result::ExecutionFinalResult,
+) -> Result<()> {
+    let rpc = crate::rpc::Rpc::new(&worker.rpc_addr());
+    let mut last = 0u64;
+    for o in result.outcomes() {
+        let b = rpc
+            .call(
+                "block",
+                serde_json::json!({ "block_id": o.block_hash.to_string() }),
+            )
+            .await?;
+        last = last.max(b["header"]["height"].as_u64().unwrap_or(0));
+    }
+    for _ in 0..300 {
+        let fin = rpc
+            .call("block", serde_json::json!({ "finality": "final" }))
+            .await?;
+        if fin["header"]["height"].as_u64().unwrap_or(0) >= last + 3 {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bail!("the chain did not finalise 3 blocks past {last}")
+}

@@ -14,7 +14,7 @@ use xsc_tests::fixtures::proof_init;
 use xsc_tests::light_client::LightClientContract;
 use xsc_tests::outcome::{ensure_ok as ok, events, failure, receipt_failed_on, tokens_burnt};
 use xsc_tests::receivers;
-use xsc_tests::sandbox::{balance, test_env, TestEnv};
+use xsc_tests::sandbox::{balance, settled, test_env, TestEnv};
 use xsc_vectors::{manifest, Verdict};
 
 const DEPOSIT: u128 = 3_000_000_000_000_000_000_000_000; // 3 NEAR
@@ -98,6 +98,7 @@ async fn a_forwarded_deposit_returns_to_the_relayer_exactly_when_the_receivers_c
         let r = lc
             .verify_and_forward_tx(&env.relayer, &proof, height, &c.receiver, b"m", DEPOSIT)
             .await?;
+        settled(&env.worker, &r).await?;
         // The transaction itself succeeds (the light client's part did); the receiver's
         // receipt fails or not.
         ensure!(
@@ -155,6 +156,7 @@ async fn a_zero_deposit_forward_attaches_no_callback() -> Result<()> {
     let r = lc
         .verify_and_forward_tx(&env.relayer, &proof, height, receiver.id(), b"", 0)
         .await?;
+    settled(&env.worker, &r).await?;
     ensure!(receipt_failed_on(&r, receiver.id().as_str()));
     let on_lc = r
         .receipt_outcomes()
@@ -197,6 +199,7 @@ async fn a_successful_forward_still_delivers_the_proven_outcome() -> Result<()> 
     let r = lc
         .verify_and_forward_tx(&env.relayer, &proof, height, receiver.id(), b"x", 0)
         .await?;
+    settled(&env.worker, &r).await?;
     ok(&r, "forward")?;
     ensure!(!receipt_failed_on(&r, receiver.id().as_str()));
     // A bad proof forwards nothing and keeps nothing.
@@ -206,6 +209,7 @@ async fn a_successful_forward_still_delivers_the_proven_outcome() -> Result<()> 
     let r = lc
         .verify_and_forward_tx(&env.relayer, &bad, height, receiver.id(), b"x", DEPOSIT)
         .await?;
+    settled(&env.worker, &r).await?;
     ensure!(failure(&r).is_some_and(|f| f.contains("ERR_")));
     ensure!(balance(&env.worker, env.relayer.id()).await? == before - tokens_burnt(&r));
     Ok(())

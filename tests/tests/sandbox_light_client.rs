@@ -175,7 +175,12 @@ async fn tampered_borsh_bytes_are_rejected() -> Result<()> {
         ensure!(lc.head().await? == head, "{what}");
     }
     // The untampered bytes are accepted: the tampering was the reason.
-    ok(&lc.add_block_bytes(&env.relayer, bytes).await?, "original")?;
+    let deposit = lc.deposit_for_block(block).await?;
+    ok(
+        &lc.add_block_bytes_paying(&env.relayer, bytes, deposit)
+            .await?,
+        "original",
+    )?;
     ensure!(lc.head().await?.hash == xsc_vectors::chain("testnet-105M").steps[0].block_hash);
     Ok(())
 }

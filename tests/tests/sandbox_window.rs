@@ -12,7 +12,7 @@ use xsc_tests::fixtures::chain_init;
 use xsc_tests::light_client::{roles, LightClientContract, WindowArgs};
 use xsc_tests::outcome::{ensure_ok as ok, expect_panic, failure, tokens_burnt};
 use xsc_tests::rpc::Rpc;
-use xsc_tests::sandbox::{balance, storage_usage, test_env, TestEnv};
+use xsc_tests::sandbox::{balance, settled, storage_usage, test_env, TestEnv};
 
 /// yoctoNEAR per byte of storage (nearcore's `storage_amount_per_byte`).
 const BYTE_COST: u128 = 10_000_000_000_000_000_000;
@@ -67,8 +67,20 @@ async fn recent_heads_and_checkpoints_follow_the_chains_clock() -> Result<()> {
     let mut expected_checkpoints = Vec::new();
     const MINUTE: u64 = 60_000_000_000;
     for (i, block) in blocks.iter().enumerate() {
-        if i == 6 {
-            env.worker.fast_forward(100).await?;
+        if i == 6 || i == 9 {
+            // Move the chain's clock into a later bucket than the head's.
+            let head_minute = heads.last().unwrap().1 / MINUTE;
+            for _ in 0..20 {
+                env.worker.fast_forward(100).await?;
+                let fin = rpc.call("block", json!({"finality": "final"})).await?;
+                let t: u64 = fin["header"]["timestamp_nanosec"]
+                    .as_str()
+                    .context("timestamp")?
+                    .parse()?;
+                if t / MINUTE > head_minute {
+                    break;
+                }
+            }
         }
         let r = lc.add_block(&env.relayer, block).await?;
         ok(&r, &format!("block {i}"))?;
@@ -131,6 +143,7 @@ async fn a_block_that_adds_storage_pays_exactly_for_it_and_gets_the_surplus_back
             let r = lc
                 .add_block_paying(&env.relayer, block, deposit - 1)
                 .await?;
+            settled(&env.worker, &r).await?;
             let msg = expect_panic(&r, "ERR_STORAGE_DEPOSIT").map_err(anyhow::Error::msg)?;
             println!("block {i}: {msg}");
             ensure!(lc.head().await? == head);
@@ -148,6 +161,7 @@ async fn a_block_that_adds_storage_pays_exactly_for_it_and_gets_the_surplus_back
         let r = lc
             .add_block_paying(&env.relayer, block, deposit + surplus)
             .await?;
+        settled(&env.worker, &r).await?;
         ok(&r, &format!("block {i}"))?;
         let grown = storage_usage(&env.worker, lc.id()).await? as i128 - usage as i128;
         ensure!(
@@ -189,11 +203,13 @@ async fn only_config_managers_resize_the_window_and_growth_is_paid() -> Result<(
     // Growing without paying: refused.
     let r = lc.set_ring_size(&ops, 64, 0).await?;
     expect_panic(&r, "ERR_STORAGE_DEPOSIT").map_err(anyhow::Error::msg)?;
+    settled(&env.worker, &r).await?;
     ensure!(lc.config().await?.ring_size == 8);
     // Paying with a surplus: the 56 new slots are kept, the rest refunded.
     let usage = storage_usage(&env.worker, lc.id()).await?;
     let before = balance(&env.worker, ops.id()).await?;
     let r = lc.set_ring_size(&ops, 64, 10u128.pow(24)).await?;
+    settled(&env.worker, &r).await?;
     ok(&r, "set_ring_size")?;
     let grown = storage_usage(&env.worker, lc.id()).await? - usage;
     ensure!(grown == 56 * (5 + 72 + 40), "{grown}");

@@ -15,6 +15,7 @@ pub enum ContractError {
     CorruptState,
     LegacyRetained,
     NotMigratable,
+    Private,
 }
 
 impl ContractError {
@@ -44,6 +45,9 @@ impl ContractError {
             ContractError::CorruptState => "ERR_CORRUPT_STATE: stored data is inconsistent",
             ContractError::LegacyRetained => {
                 "ERR_LEGACY_RETAINED: the previous window stays provable until the retention has passed since the migration"
+            }
+            ContractError::Private => {
+                "ERR_PRIVATE: only the contract itself may call this method"
             }
             ContractError::NotMigratable => {
                 "ERR_NOT_MIGRATABLE: the stored state is not the v0.1 layout"

@@ -123,10 +123,13 @@ fn a_migrated_light_client_accepts_the_next_blocks() {
 }
 
 #[test]
-fn migrate_refuses_other_layouts_and_bad_arguments() {
+fn migrate_refuses_other_callers_other_layouts_and_bad_arguments() {
     let case = chain("mainnet-91M");
     write_v1(&case, 5);
-    // `#[private]` is enforced by near-sdk's entry point: tested in the sandbox upgrade test.
+    // Only the contract itself (near-sdk does not enforce `#[private]` on init methods).
+    call_ctx("mallory.near", b"{}".to_vec(), 0, 300);
+    let e = try_run(LightClient::migrate).map(|_| ()).unwrap_err();
+    assert!(e.starts_with("ERR_PRIVATE"), "{e}");
     let e = migrate("{\"ring_size\": 1}").map(|_| ()).unwrap_err();
     assert!(e.starts_with("ERR_INVALID_WINDOW"), "{e}");
     let e = migrate("{\"ring_size\": \"x\"}").map(|_| ()).unwrap_err();
