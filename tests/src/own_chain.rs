@@ -9,9 +9,21 @@ use serde_json::json;
 use xsc_core::hashing::block_hash;
 use xsc_core::{CryptoHash, LightClientBlockLiteView, LightClientBlockView, NativeCrypto};
 
-/// `new` arguments for a light client of this chain: a recent light client block and the
-/// ordered producers of its epoch.
+/// `new` arguments for a light client of this chain: a recent light client block that carries
+/// the next epoch's producers (`next_bps`), and the ordered producers of its own epoch, so that
+/// blocks of both epochs can be relayed from it.
 pub async fn init_args(rpc: &Rpc) -> Result<InitArgs> {
+    for _ in 0..200 {
+        let args = try_init_args(rpc).await?;
+        if args.head.next_bps.is_some() {
+            return Ok(args);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    anyhow::bail!("the node gave no light client block with next_bps within a minute")
+}
+
+async fn try_init_args(rpc: &Rpc) -> Result<InitArgs> {
     let fin = rpc.call("block", json!({"finality": "final"})).await?;
     let height = fin["header"]["height"].as_u64().context("height")?;
     let base = rpc

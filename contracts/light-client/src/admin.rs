@@ -112,13 +112,16 @@ impl LightClient {
             - self
                 .known_epochs
                 .iter()
+                .filter(|e| e.producers > 0)
                 .filter_map(|e| self.table_bytes(&e.id))
                 .sum::<u64>() as i64;
         storage::require_deposit(growth);
         let before = env::storage_usage();
         let old = self.head.clone();
         for e in self.known_epochs {
-            self.forget_producers(&e.id);
+            if e.producers > 0 {
+                self.forget_producers(&e.id);
+            }
         }
         let new_head = state.head.clone();
         self.install(state.head, tables, false);

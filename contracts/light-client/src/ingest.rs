@@ -11,12 +11,12 @@ use crate::store::table_record_bytes;
 use crate::{storage, HostCrypto, LightClient, LightClientExt};
 use near_plugins::{pause, Pausable};
 use near_sdk::json_types::U128;
-use near_sdk::{env, near, require, AccountId, Gas, NearToken, Promise, PromiseResult};
+use near_sdk::{env, near, require, AccountId, Gas, GasWeight, NearToken, Promise, PromiseResult};
 use xsc_core::block_ref::BlockRef;
 use xsc_core::client::{commit_block, plan_block, BlockPlan};
-use xsc_core::proof::verify_outcome_proof_at;
-use xsc_core::{LightClientExecutionProof, ProvenOutcome};
-use xsc_interfaces::{ext_proven_outcome_receiver, MAX_FORWARD_MSG};
+use xsc_core::proof_ref::{parse_proof_and_height, verify_proof_ref, ProofRef};
+use xsc_core::wire::Reader;
+use xsc_interfaces::MAX_FORWARD_MSG;
 
 /// Least gas the receiver of a forwarded outcome gets (it also gets all the gas left).
 pub const GAS_FORWARD_MIN: Gas = Gas::from_tgas(10);
@@ -82,13 +82,11 @@ impl LightClient {
     /// Verify an `EXPERIMENTAL_light_client_proof` result against the trusted block stored at
     /// `height` (a head the proof was requested for) and return what it proves. **Borsh**
     /// `(LightClientExecutionProof, u64)` in, borsh `ProvenOutcome` out; panics with an `ERR_*`
-    /// reason on an invalid proof.
+    /// reason on an invalid proof. The proof is read in place and the outcome written from
+    /// slices of it (`xsc_core::proof_ref`).
     #[pause]
-    #[result_serializer(borsh)]
-    pub fn verify_outcome(&self) -> ProvenOutcome {
-        let (proof, height): (LightClientExecutionProof, u64) =
-            borsh::from_slice(&input()).unwrap_or_else(|e| bad_input(e));
-        self.verify(&proof, height)
+    pub fn verify_outcome(&self) {
+        env::value_return(&self.verify_outcome_bytes(&input()));
     }
 
     /// [`Self::verify_outcome`], then `receiver_id.on_proven_outcome(sender_id, outcome, msg)`
@@ -105,13 +103,10 @@ impl LightClient {
     /// receiver that keeps the deposit and returns a failing promise gets no second refund.
     #[pause]
     #[payable]
-    pub fn verify_and_forward(&mut self) -> Promise {
-        let (proof, height, receiver_id, msg): (
-            LightClientExecutionProof,
-            u64,
-            AccountId,
-            Vec<u8>,
-        ) = borsh::from_slice(&input()).unwrap_or_else(|e| bad_input(e));
+    pub fn verify_and_forward(&mut self) {
+        let input = input();
+        let mut r = Reader::new(&input);
+        let (proof, height, receiver_id, msg) = read_forward(&mut r).unwrap_or_else(|e| fail(e));
         require!(
             msg.len() <= MAX_FORWARD_MSG,
             ContractError::ForwardMsgTooLong.as_str()
@@ -130,21 +125,43 @@ impl LightClient {
                 .saturating_add(callback),
             ContractError::NotEnoughGasToForward.as_str()
         );
+        // borsh (sender_id: AccountId, outcome: ProvenOutcome, msg: Vec<u8>).
         let sender_id = env::predecessor_account_id();
-        let forward = ext_proven_outcome_receiver::ext(receiver_id)
-            .with_attached_deposit(deposit)
-            .with_static_gas(GAS_FORWARD_MIN)
-            .with_unused_gas_weight(1)
-            .on_proven_outcome(sender_id.clone(), outcome, msg);
+        let sender = sender_id.as_str().as_bytes();
+        let mut args = Vec::with_capacity(4 + sender.len() + outcome.len() + 4 + msg.len());
+        args.extend_from_slice(&(sender.len() as u32).to_le_bytes());
+        args.extend_from_slice(sender);
+        args.extend_from_slice(&outcome);
+        args.extend_from_slice(&(msg.len() as u32).to_le_bytes());
+        args.extend_from_slice(msg);
+        let forward = Promise::new(receiver_id).function_call_weight(
+            "on_proven_outcome".to_string(),
+            args,
+            deposit,
+            GAS_FORWARD_MIN,
+            GasWeight(1),
+        );
         if deposit.is_zero() {
-            return forward;
+            forward.as_return();
+            return;
         }
-        forward.transfer(NearToken::from_yoctonear(0)).then(
-            Self::ext(env::current_account_id())
-                .with_static_gas(GAS_FORWARD_REFUND)
-                .with_unused_gas_weight(0)
-                .on_forward_settled(sender_id, U128(deposit.as_yoctonear())),
-        )
+        let refund_args = format!(
+            "{{\"sender_id\":\"{}\",\"amount\":\"{}\"}}",
+            sender_id,
+            deposit.as_yoctonear()
+        );
+        forward
+            .transfer(NearToken::from_yoctonear(0))
+            .then(
+                Promise::new(env::current_account_id()).function_call_weight(
+                    "on_forward_settled".to_string(),
+                    refund_args.into_bytes(),
+                    NearToken::from_yoctonear(0),
+                    GAS_FORWARD_REFUND,
+                    GasWeight(0),
+                ),
+            )
+            .as_return();
     }
 
     /// Callback of a forwarded deposit: when the receiver's call failed, the deposit came back
@@ -164,8 +181,21 @@ impl LightClient {
     }
 }
 
-fn bad_input(e: impl core::fmt::Display) -> ! {
-    env::panic_str(&format!("{}: {e}", ContractError::InvalidInput.as_str()))
+/// The arguments of `verify_and_forward`, read in place: `(proof, height, receiver_id, msg)`.
+fn read_forward<'a>(
+    r: &mut Reader<'a>,
+) -> Result<(ProofRef<'a>, u64, AccountId, &'a [u8]), xsc_core::Error> {
+    let proof = ProofRef::read(r)?;
+    let height = r.u64("height")?;
+    let at = r.pos();
+    let receiver = r.string("receiver_id")?;
+    let receiver_id: AccountId = receiver.parse().map_err(|_| xsc_core::Error::Decode {
+        what: "receiver_id: not a valid account id",
+        at,
+    })?;
+    let msg = r.byte_vec("msg")?;
+    r.finish("trailing bytes after the arguments")?;
+    Ok((proof, height, receiver_id, msg))
 }
 
 impl LightClient {
@@ -179,10 +209,17 @@ impl LightClient {
         added - retired
     }
 
-    fn verify(&self, proof: &LightClientExecutionProof, height: u64) -> ProvenOutcome {
+    /// `verify_outcome` on its argument bytes: the borsh `ProvenOutcome`.
+    pub(crate) fn verify_outcome_bytes(&self, input: &[u8]) -> Vec<u8> {
+        let (proof, height) = parse_proof_and_height(input).unwrap_or_else(|e| fail(e));
+        self.verify(&proof, height)
+    }
+
+    /// The borsh `ProvenOutcome` of a proof against the block stored at `height`.
+    fn verify(&self, proof: &ProofRef<'_>, height: u64) -> Vec<u8> {
         let trusted = self
             .stored_block(height)
             .unwrap_or_else(|| env::panic_str(ContractError::UnknownRoot.as_str()));
-        verify_outcome_proof_at(&HostCrypto, proof, &trusted).unwrap_or_else(|e| fail(e))
+        verify_proof_ref(&HostCrypto, proof, &trusted).unwrap_or_else(|e| fail(e))
     }
 }

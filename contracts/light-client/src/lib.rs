@@ -76,6 +76,7 @@ pub(crate) enum StorageKey {
 pub(crate) mod keys {
     use xsc_core::CryptoHash;
 
+    #[allow(dead_code)] // v0.1's epochs prefix: migrate reads it from the old state
     pub const EPOCHS_V1: u8 = 0;
     pub const BLOCKS_V1: u8 = 1;
     pub const QUEUE_V1: u8 = 2;
@@ -110,6 +111,7 @@ pub(crate) mod keys {
         with_hash(PRODUCER_TABLES, epoch_id)
     }
 
+    #[cfg(test)]
     pub fn epoch_v1(epoch_id: &CryptoHash) -> [u8; 33] {
         with_hash(EPOCHS_V1, epoch_id)
     }

@@ -18,27 +18,32 @@
 use crate::events::LightClientEvent;
 use crate::window::{Checkpoints, WindowConfig};
 use crate::{keys, ContractError, LightClient, LightClientExt};
-use near_sdk::store::LookupMap;
 use near_sdk::{env, near};
-use xsc_core::block::EpochProducers;
 use xsc_core::client::{Head, StoredBlock};
 use xsc_core::CryptoHash;
 
-/// The v0.1 contract state, exactly as v0.1 wrote it (borsh).
+/// The v0.1 contract state, exactly as v0.1 wrote it (borsh). Its three maps were
+/// `near_sdk::store::LookupMap`s, whose borsh is their key prefix: entries are read with plain
+/// storage reads at `prefix ‖ borsh(key)`.
 #[near(serializers = [borsh])]
 pub struct StateV1 {
     pub head: Head,
     pub max_stored_blocks: u32,
-    pub epochs: LookupMap<CryptoHash, EpochProducers>,
+    /// `LookupMap<CryptoHash, EpochProducers>`.
+    pub epochs_prefix: Vec<u8>,
     pub known_epochs: Vec<CryptoHash>,
-    pub blocks: LookupMap<u64, BlockRootsV1>,
-    pub queue: LookupMap<u64, u64>,
+    /// `LookupMap<u64, BlockRootsV1>`.
+    pub blocks_prefix: Vec<u8>,
+    /// `LookupMap<u64, u64>`.
+    pub queue_prefix: Vec<u8>,
     pub queue_first: u64,
     pub queue_next: u64,
 }
 
-/// v0.1's per-block record.
+/// v0.1's per-block record (read as raw bytes by the migration; the type documents the layout
+/// and writes it in tests).
 #[near(serializers = [borsh])]
+#[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockRootsV1 {
     pub hash: CryptoHash,
@@ -66,19 +71,38 @@ pub struct MigrateArgs {
     pub checkpoint_interval_minutes: Option<u32>,
 }
 
+fn key(prefix: &[u8], suffix: &[u8]) -> Vec<u8> {
+    [prefix, suffix].concat()
+}
+
 fn read_u64(key: &[u8]) -> Option<u64> {
     let v = env::storage_read(key)?;
     Some(u64::from_le_bytes(v.as_slice().try_into().ok()?))
 }
 
-fn read_roots_v1(height: u64) -> Option<StoredBlock> {
-    let v = env::storage_read(&keys::block_v1(height))?;
-    let r: BlockRootsV1 = borsh::from_slice(&v).ok()?;
+/// A v0.1 block record (`BlockRootsV1`: hash ‖ block_merkle_root).
+fn read_roots_v1(blocks_prefix: &[u8], height: u64) -> Option<StoredBlock> {
+    let v = env::storage_read(&key(blocks_prefix, &height.to_le_bytes()))?;
+    if v.len() != 64 {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&v[..32]);
+    let mut root = [0u8; 32];
+    root.copy_from_slice(&v[32..]);
     Some(StoredBlock {
         height,
-        hash: r.hash,
-        block_merkle_root: r.block_merkle_root,
+        hash: CryptoHash(hash),
+        block_merkle_root: CryptoHash(root),
     })
+}
+
+/// The compact table of a v0.1 `EpochProducers` value: its first field is the producer list,
+/// borsh `Vec<ValidatorStakeView>`, read in place (the stored total and order are recomputed).
+fn table_from_v1(value: &[u8]) -> Option<Vec<u8>> {
+    let mut r = xsc_core::wire::Reader::new(value);
+    let bps = xsc_core::block_ref::read_bps(&mut r).ok()?;
+    xsc_core::producers::table_from_bps(&bps).ok()
 }
 
 #[near]
@@ -128,12 +152,13 @@ impl LightClient {
         };
         // Producer sets: full v0.1 sets become compact tables; the old entries go.
         for epoch_id in &old.known_epochs {
-            let Some(set) = old.epochs.get(epoch_id) else {
+            let k = key(&old.epochs_prefix, &epoch_id.0);
+            let Some(value) = env::storage_read(&k) else {
                 continue;
             };
-            let table = xsc_core::producers::table_from_epoch(set)
-                .unwrap_or_else(|e| env::panic_str(&e.to_string()));
-            env::storage_remove(&keys::epoch_v1(epoch_id));
+            let table = table_from_v1(&value)
+                .unwrap_or_else(|| env::panic_str(ContractError::NotMigratable.as_str()));
+            env::storage_remove(&k);
             this.write_producers(*epoch_id, &table);
         }
         this.allocate_window(config);
@@ -142,7 +167,7 @@ impl LightClient {
         let mut index = old.queue_next;
         while index > old.queue_first && filled.len() < config.ring_size as usize {
             index -= 1;
-            let Some(height) = read_u64(&keys::queue_v1(index)) else {
+            let Some(height) = read_u64(&key(&old.queue_prefix, &index.to_le_bytes())) else {
                 continue;
             };
             if height == old.head.height {
@@ -150,12 +175,17 @@ impl LightClient {
             }
             let slot = height % u64::from(config.ring_size);
             if filled.insert(slot) {
-                if let Some(block) = read_roots_v1(height) {
+                if let Some(block) = read_roots_v1(&old.blocks_prefix, height) {
                     this.write_ring(&block);
                 }
             }
         }
         this.record_head(old.head, true);
+        // v0.1's prefixes are the `StorageKey` order (`Blocks`, `Queue`): the legacy window is
+        // read at those fixed keys from now on.
+        if old.blocks_prefix != [keys::BLOCKS_V1] || old.queue_prefix != [keys::QUEUE_V1] {
+            env::panic_str(ContractError::NotMigratable.as_str());
+        }
         if old.queue_next > old.queue_first {
             this.legacy = Some(LegacyWindow {
                 first: old.queue_first,
@@ -169,7 +199,7 @@ impl LightClient {
     /// A block of the v0.1 window (after a migration, until pruned).
     pub(crate) fn legacy_block(&self, height: u64) -> Option<StoredBlock> {
         self.legacy?;
-        read_roots_v1(height)
+        read_roots_v1(&[keys::BLOCKS_V1], height)
     }
 }
 

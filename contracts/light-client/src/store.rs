@@ -10,7 +10,8 @@ use xsc_core::producers::{table_from_bps, table_len, ProducerTableBuf};
 use xsc_core::{CryptoHash, Error};
 
 /// An epoch whose producer table is stored, and its size (so that the storage a block frees or
-/// adds is known before anything is written). A zero id is a free slot.
+/// adds is known before anything is written). `producers == 0` is a free slot (a table has at
+/// least one producer); the id alone cannot mark it: a chain's first epoch id is all zeros.
 #[near(serializers = [borsh])]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KnownEpoch {
@@ -33,10 +34,9 @@ fn table_count(table: &[u8]) -> u16 {
 
 impl LightClient {
     fn known(&self, epoch_id: &CryptoHash) -> Option<&KnownEpoch> {
-        if *epoch_id == CryptoHash::zero() {
-            return None;
-        }
-        self.known_epochs.iter().find(|e| e.id == *epoch_id)
+        self.known_epochs
+            .iter()
+            .find(|e| e.producers > 0 && e.id == *epoch_id)
     }
 
     /// Bytes the table of `epoch_id` occupies, if stored.
@@ -49,15 +49,15 @@ impl LightClient {
     pub(crate) fn write_producers(&mut self, epoch_id: CryptoHash, table: &[u8]) {
         env::storage_write(&keys::producers(&epoch_id), table);
         let producers = table_count(table);
-        if let Some(e) = self.known_epochs.iter_mut().find(|e| e.id == epoch_id) {
+        if let Some(e) = self
+            .known_epochs
+            .iter_mut()
+            .find(|e| e.producers > 0 && e.id == epoch_id)
+        {
             e.producers = producers;
             return;
         }
-        match self
-            .known_epochs
-            .iter_mut()
-            .find(|e| e.id == CryptoHash::zero())
-        {
+        match self.known_epochs.iter_mut().find(|e| e.producers == 0) {
             Some(free) => {
                 *free = KnownEpoch {
                     id: epoch_id,
@@ -84,7 +84,7 @@ impl LightClient {
         }
         env::storage_remove(&keys::producers(epoch_id));
         for e in self.known_epochs.iter_mut() {
-            if e.id == *epoch_id {
+            if e.producers > 0 && e.id == *epoch_id {
                 *e = KnownEpoch::default();
             }
         }

@@ -24,6 +24,7 @@ pub mod hashing;
 pub mod primitives;
 pub mod producers;
 pub mod proof;
+pub mod proof_ref;
 pub mod views;
 pub mod wire;
 

@@ -175,25 +175,33 @@ pub mod dec_str {
         s.serialize_str(&v.to_string())
     }
 
+    /// A decimal string or a non-negative integer. A plain visitor rather than an untagged
+    /// enum: untagged enums pull serde's buffering machinery (and float formatting) into every
+    /// contract that parses JSON with this.
     pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
     where
         T: FromStr + TryFrom<u64>,
         <T as FromStr>::Err: fmt::Display,
         D: Deserializer<'de>,
     {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum StrOrNum<'a> {
-            #[serde(borrow)]
-            Str(std::borrow::Cow<'a, str>),
-            Num(u64),
-        }
-        match StrOrNum::deserialize(d)? {
-            StrOrNum::Str(s) => s.parse::<T>().map_err(de::Error::custom),
-            StrOrNum::Num(n) => {
+        struct V<T>(core::marker::PhantomData<T>);
+        impl<T> de::Visitor<'_> for V<T>
+        where
+            T: FromStr + TryFrom<u64>,
+            <T as FromStr>::Err: fmt::Display,
+        {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a decimal string or an integer")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
+                s.parse::<T>().map_err(de::Error::custom)
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<T, E> {
                 T::try_from(n).map_err(|_| de::Error::custom("number out of range"))
             }
         }
+        d.deserialize_any(V(core::marker::PhantomData))
     }
 }
 

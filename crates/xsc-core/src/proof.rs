@@ -4,7 +4,7 @@
 use crate::client::StoredBlock;
 use crate::crypto::Crypto;
 use crate::error::Error;
-use crate::hashing::{block_hash, fold_path, sha256};
+use crate::hashing::sha256;
 use crate::primitives::CryptoHash;
 use crate::views::{ExecutionOutcomeView, ExecutionStatusView, LightClientExecutionProof};
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -65,85 +65,30 @@ pub fn outcome_leaf<C: Crypto>(
     sha256(c, &buf)
 }
 
-/// Check the proof up to the header and return the header hash folded through `block_proof`
-/// (the root it claims) together with the proven outcome.
-fn verify_to_root<C: Crypto>(
-    c: &C,
-    proof: &LightClientExecutionProof,
-) -> Result<(CryptoHash, ProvenOutcome), Error> {
-    let op = &proof.outcome_proof;
-    if op.proof.len() > MAX_MERKLE_PATH
-        || proof.outcome_root_proof.len() > MAX_MERKLE_PATH
-        || proof.block_proof.len() > MAX_MERKLE_PATH
-    {
-        return Err(Error::ProofPathTooLong);
-    }
-    let leaf = outcome_leaf(c, &op.id, &op.outcome);
-    let shard_root = fold_path(c, leaf, &op.proof);
-    let outcome_root = fold_path(c, sha256(c, &shard_root.0), &proof.outcome_root_proof);
-    if outcome_root != proof.block_header_lite.inner_lite.outcome_root {
-        return Err(Error::OutcomeRootMismatch);
-    }
-    let header_hash = block_hash(c, &proof.block_header_lite);
-    if header_hash != op.block_hash {
-        return Err(Error::BlockHashMismatch);
-    }
-    let root = fold_path(c, header_hash, &proof.block_proof);
-    let outcome = ProvenOutcome {
-        id: op.id,
-        block_hash: header_hash,
-        block_height: proof.block_header_lite.inner_lite.height,
-        executor_id: op.outcome.executor_id.clone(),
-        status: op.outcome.status.clone(),
-        logs: op.outcome.logs.clone(),
-        receipt_ids: op.outcome.receipt_ids.clone(),
-        gas_burnt: op.outcome.gas_burnt,
-        tokens_burnt: op.outcome.tokens_burnt,
-    };
-    Ok((root, outcome))
-}
-
 /// Verify a proof against a trusted root: a `block_merkle_root`, or the block hash itself when
-/// `block_proof` is empty (the proven block is the trusted block).
+/// `block_proof` is empty (the proven block is the trusted block). Runs the contract's
+/// zero-copy verifier ([`crate::proof_ref`]) on the proof's borsh.
 pub fn verify_outcome_proof<C: Crypto>(
     c: &C,
     proof: &LightClientExecutionProof,
     root: &CryptoHash,
 ) -> Result<ProvenOutcome, Error> {
-    let (folded, outcome) = verify_to_root(c, proof)?;
-    if &folded != root {
-        return Err(Error::BlockRootMismatch);
-    }
-    Ok(outcome)
+    let bytes = crate::proof_ref::with_ref(proof, |p| {
+        crate::proof_ref::verify_proof_root_ref(c, p, root)
+    })?;
+    crate::proof_ref::decode_outcome(&bytes)
 }
 
 /// Verify a proof against a block the light client stores. An empty `block_proof` must prove
 /// that very block (compared with its hash); otherwise the path must lead to its
 /// `block_merkle_root`, which covers only earlier blocks. A hash is never accepted in place of a
-/// merkle root or the reverse.
+/// merkle root or the reverse. Runs the contract's zero-copy verifier on the proof's borsh.
 pub fn verify_outcome_proof_at<C: Crypto>(
     c: &C,
     proof: &LightClientExecutionProof,
     trusted: &StoredBlock,
 ) -> Result<ProvenOutcome, Error> {
-    let proof_height = proof.block_header_lite.inner_lite.height;
-    let root_height = trusted.height;
-    let root = if proof.block_proof.is_empty() {
-        if proof_height != root_height {
-            return Err(Error::ProofHeightMismatch {
-                proof_height,
-                root_height,
-            });
-        }
-        &trusted.hash
-    } else {
-        if proof_height >= root_height {
-            return Err(Error::ProofBlockTooNew {
-                proof_height,
-                root_height,
-            });
-        }
-        &trusted.block_merkle_root
-    };
-    verify_outcome_proof(c, proof, root)
+    let bytes =
+        crate::proof_ref::with_ref(proof, |p| crate::proof_ref::verify_proof_ref(c, p, trusted))?;
+    crate::proof_ref::decode_outcome(&bytes)
 }

@@ -132,19 +132,27 @@ impl ValidatorStakeView {
     }
 }
 
+/// The RPC's JSON of a producer: the V1 fields and the version tag side by side. Spelled out
+/// rather than `#[serde(flatten)]`, which buffers every field through serde's generic content
+/// machinery (large in a contract).
 #[derive(Serialize, Deserialize)]
 struct ValidatorStakeJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     validator_stake_struct_version: Option<String>,
-    #[serde(flatten)]
-    v1: ValidatorStakeViewV1,
+    account_id: String,
+    public_key: PublicKey,
+    #[serde(with = "dec_str")]
+    stake: u128,
 }
 
 impl Serialize for ValidatorStakeView {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.v1();
         ValidatorStakeJson {
             validator_stake_struct_version: Some("V1".into()),
-            v1: self.v1().clone(),
+            account_id: v.account_id.clone(),
+            public_key: v.public_key.clone(),
+            stake: v.stake,
         }
         .serialize(s)
     }
@@ -154,10 +162,14 @@ impl<'de> Deserialize<'de> for ValidatorStakeView {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let j = ValidatorStakeJson::deserialize(d)?;
         match j.validator_stake_struct_version.as_deref() {
-            None | Some("V1") => Ok(ValidatorStakeView::V1(j.v1)),
-            Some(v) => Err(serde::de::Error::custom(format!(
-                "unsupported validator_stake_struct_version {v}"
-            ))),
+            None | Some("V1") => Ok(ValidatorStakeView::V1(ValidatorStakeViewV1 {
+                account_id: j.account_id,
+                public_key: j.public_key,
+                stake: j.stake,
+            })),
+            Some(_) => Err(serde::de::Error::custom(
+                "unsupported validator_stake_struct_version",
+            )),
         }
     }
 }

@@ -49,6 +49,9 @@ async fn main() -> Result<()> {
             block.next_bps = None;
         }
         let result = lc.add_block(&relayer, &block).await?;
+        if let Some(f) = xsc_tests::outcome::failure(&result) {
+            println!("== block {} FAILED: {f}", block.inner_lite.height);
+        }
         let tx = result.outcome().transaction_hash;
         let status: Value = rpc
             .call(
@@ -89,7 +92,7 @@ async fn main() -> Result<()> {
                 })
                 .unwrap_or_default();
             costs.sort_by(|a, b| b.cmp(a));
-            for (gas, cost) in costs.iter().take(14) {
+            for (gas, cost) in costs.iter().take(40) {
                 println!("    {:>8.3} Tgas  {cost}", *gas as f64 / 1e12);
             }
         }

@@ -149,13 +149,9 @@ pub fn verify(
     proof: &LightClientExecutionProof,
     height: u64,
 ) -> Result<xsc_core::ProvenOutcome, String> {
-    call_ctx(
-        "dapp.near",
-        borsh::to_vec(&(proof, height)).unwrap(),
-        0,
-        300,
-    );
-    try_run(|| lc.verify_outcome())
+    let input = borsh::to_vec(&(proof, height)).unwrap();
+    call_ctx("dapp.near", input.clone(), 0, 300);
+    try_run(|| borsh::from_slice(&lc.verify_outcome_bytes(&input)).unwrap())
 }
 
 /// Storage usage as the mocked blockchain accounts it.

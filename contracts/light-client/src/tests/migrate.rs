@@ -4,7 +4,23 @@ use super::common::*;
 use crate::migrate::{BlockRootsV1, StateV1};
 use crate::{LightClient, StorageKey};
 use near_sdk::json_types::U64;
+use near_sdk::near;
 use near_sdk::store::LookupMap;
+use xsc_core::client::Head;
+use xsc_core::EpochProducers;
+
+/// v0.1's state struct with its real field types (what v0.1's code wrote).
+#[near(serializers = [borsh])]
+struct V1Contract {
+    head: Head,
+    max_stored_blocks: u32,
+    epochs: LookupMap<CryptoHash, EpochProducers>,
+    known_epochs: Vec<CryptoHash>,
+    blocks: LookupMap<u64, BlockRootsV1>,
+    queue: LookupMap<u64, u64>,
+    queue_first: u64,
+    queue_next: u64,
+}
 use xsc_core::client::StoredBlock;
 use xsc_core::{CryptoHash, LightClientStore, NativeCrypto};
 use xsc_vectors::ChainCase;
@@ -41,7 +57,7 @@ fn write_v1(case: &ChainCase, window: u64) -> (xsc_core::LightClient, Vec<Stored
     epochs.flush();
     blocks.flush();
     queue.flush();
-    let state = StateV1 {
+    let state = V1Contract {
         head: native.head(),
         max_stored_blocks: window as u32,
         epochs,
@@ -52,6 +68,11 @@ fn write_v1(case: &ChainCase, window: u64) -> (xsc_core::LightClient, Vec<Stored
         queue_next: stored.len() as u64,
     };
     near_sdk::env::state_write(&state);
+    // The migration's view of the same bytes: prefixes where the maps were.
+    let bytes = near_sdk::env::storage_read(b"STATE").unwrap();
+    let read: StateV1 = borsh::from_slice(&bytes).unwrap();
+    assert_eq!(read.epochs_prefix, vec![crate::keys::EPOCHS_V1]);
+    assert_eq!(read.queue_next, stored.len() as u64);
     (native, stored[first as usize..].to_vec())
 }
 

@@ -90,8 +90,8 @@ fn undecodable_proof_arguments_are_err_invalid_input() {
     let lc = client_with_root(case.root, case.block_height + 1);
     let mut bytes = borsh::to_vec(&(&proof, case.block_height + 1)).unwrap();
     bytes.truncate(bytes.len() - 3);
-    call_ctx("dapp.near", bytes, 0, 300);
-    let e = try_run(|| lc.verify_outcome()).unwrap_err();
+    call_ctx("dapp.near", bytes.clone(), 0, 300);
+    let e = try_run(|| lc.verify_outcome_bytes(&bytes)).unwrap_err();
     assert!(e.starts_with("ERR_INVALID_INPUT"), "{e}");
 }
 

@@ -407,3 +407,19 @@ fn mainnet_blocks_inside_and_across_epochs_need_no_deposit() {
         );
     }
 }
+
+#[test]
+fn a_chains_first_epoch_whose_id_is_all_zeros_is_a_known_epoch() {
+    // nearcore's first epoch id is the zero hash: it must not read as a free slot.
+    let case = chain("testnet-105M");
+    let mut lc = init(&case, None);
+    set_caller("relayer.near");
+    let bps = case.head().next_bps.unwrap();
+    let table = xsc_core::producers::table_from_epoch(&xsc_core::EpochProducers::new(bps).unwrap())
+        .unwrap();
+    lc.write_producers(CryptoHash::zero(), &table);
+    assert!(lc.knows_epoch(&CryptoHash::zero()));
+    assert!(lc.epoch_producers(CryptoHash::zero()).is_some());
+    lc.forget_producers(&CryptoHash::zero());
+    assert!(!lc.knows_epoch(&CryptoHash::zero()));
+}
