@@ -509,8 +509,8 @@ async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
         0,
     )
     .await?;
-    demo::call(&p.users[1], &acc_b.xcall_transfer, "register", json!({}), 0).await?;
-    demo::call(&p.users[0], &acc_a.xcall_transfer, "register", json!({}), 0).await?;
+    demo::call(&p.users[1], &acc_b.xcall_transfer, "register", json!({}), demo::REGISTER_DEPOSIT).await?;
+    demo::call(&p.users[0], &acc_a.xcall_transfer, "register", json!({}), demo::REGISTER_DEPOSIT).await?;
     demo::call(
         &p.users[0],
         &acc_a.xcall_transfer,
