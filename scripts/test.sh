@@ -6,8 +6,8 @@
 # 2. cargo test --workspace: unit, vector, mutation, CLI and wasm-compatibility tests. The
 #    sandbox tests are #[ignore]d there and stay ignored.
 # 3. The sandbox suite (the real contracts in a neard sandbox), when a sandbox binary is found:
-#    NEAR_SANDBOX_BIN_PATH, else $HOME/.xsc/bin/neard-sandbox. Without one it is reported as
-#    SKIPPED, never as passed.
+#    NEAR_SANDBOX_BIN_PATH, else $HOME/.xsc/bin/neard-sandbox, else one downloaded there by
+#    `fetch-sandbox` where there is internet. Without one it is reported as SKIPPED, never as passed.
 # 4. The two-chain suite again with an older node as chain B (the Calimero side, protocol 63),
 #    when one is found: XSC_NEARD_B, else $HOME/.xsc/bin/neard-sandbox-p63. Reported as SKIPPED
 #    otherwise.
@@ -41,6 +41,14 @@ find_sandbox_bin() {
   fi
   return 1
 }
+
+# No binary yet: fetch the one near-workspaces users get (pinned by Cargo.lock) into
+# $HOME/.xsc/bin/neard-sandbox. Without internet this fails with instructions, and the sandbox
+# suites below are reported as SKIPPED.
+if ! find_sandbox_bin >/dev/null 2>&1 && [ -z "${NEAR_SANDBOX_BIN_PATH:-}" ]; then
+  step "no sandbox binary: fetching one (cargo run -p xsc-devnet --bin fetch-sandbox)"
+  cargo run -q -p xsc-devnet --bin fetch-sandbox || true
+fi
 
 if bin="$(find_sandbox_bin)"; then
   export NEAR_SANDBOX_BIN_PATH="$bin"

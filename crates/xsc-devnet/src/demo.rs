@@ -5,19 +5,19 @@
 //! deployment with [`xsc_bridge::deploy::deploy_pair`] (the code `xsc deploy` runs against testnet or
 //! a Calimero shard), and a relayer [`Config`] for [`Service::start`].
 
-use xsc_bridge::config::Config;
-use xsc_bridge::deploy::{self, ChainAccess, ChainTarget, DeployOptions, Deployed, NEAR};
 use crate::localnet::{self, LocalNode};
-use xsc_bridge::rpc::{BlockRef, FinalOutcome, RpcClient};
-use xsc_bridge::service::{Service, ServiceOptions};
-use xsc_bridge::signer::TxSigner;
-use xsc_bridge::tx::{TxOptions, TxSender, MAX_GAS_300T};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use xsc_bridge::config::Config;
+use xsc_bridge::deploy::{self, ChainAccess, ChainTarget, DeployOptions, Deployed, NEAR};
+use xsc_bridge::rpc::{BlockRef, FinalOutcome, RpcClient};
+use xsc_bridge::service::{Service, ServiceOptions};
+use xsc_bridge::signer::TxSigner;
+use xsc_bridge::tx::{TxOptions, TxSender, MAX_GAS_300T};
 
 pub type DemoResult<T> = Result<T, String>;
 

@@ -8,10 +8,10 @@
 //! Short epochs: `epoch_length` 20 with the default `transaction_validity_period` (100) makes
 //! the node panic; the validity period is therefore set to the epoch length (50/50 works).
 
-use xsc_bridge::rpc::{BlockRef, RpcClient, RpcClientConfig};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+use xsc_bridge::rpc::{BlockRef, RpcClient, RpcClientConfig};
 
 pub const DEFAULT_BIN: &str = ".xsc/bin/neard-sandbox";
 pub const VALIDATOR: &str = "test.near";

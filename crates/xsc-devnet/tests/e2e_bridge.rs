@@ -12,13 +12,13 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 use xsc_bridge::delivery::{classify, Decision};
-use xsc_devnet::demo::{self, LocalPair, PairOptions};
 use xsc_bridge::events::MessageKind;
 use xsc_bridge::indexer::{event_target, Indexer, IndexerConfig};
-use xsc_devnet::localnet::{find_neard, MISSING_BIN};
 use xsc_bridge::queue::{EventState, MessageStore, SqliteStore};
 use xsc_bridge::service::ServiceOptions;
 use xsc_bridge::tx::{actions, MAX_GAS_300T};
+use xsc_devnet::demo::{self, LocalPair, PairOptions};
+use xsc_devnet::localnet::{find_neard, MISSING_BIN};
 
 const T: Duration = Duration::from_secs(240);
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -15,14 +15,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use xsc_bridge::delivery::{classify, Decision, Relay};
-use xsc_devnet::demo::{self, LocalPair, PairOptions};
 use xsc_bridge::deploy::NEAR;
 use xsc_bridge::events::{parse_transport, MessageKind};
 use xsc_bridge::lightclient_relay::{ContractTarget, LightClientRelay, RelayConfig, RpcSource};
-use xsc_devnet::localnet::{find_neard, MISSING_BIN, VALIDATOR};
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, ProofTarget, RpcClient};
 use xsc_bridge::tx::{actions, TxSender, MAX_GAS_300T};
 use xsc_core::CryptoHash;
+use xsc_devnet::demo::{self, LocalPair, PairOptions};
+use xsc_devnet::localnet::{find_neard, MISSING_BIN, VALIDATOR};
 
 type R<T> = Result<T, String>;
 

@@ -14,11 +14,11 @@
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use xsc_devnet::demo::{self, LocalPair, PairOptions};
-use xsc_devnet::localnet::{find_neard, MISSING_BIN};
 use xsc_bridge::queue::EventState;
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, RpcClient};
 use xsc_bridge::service::{Service, ServiceOptions};
+use xsc_devnet::demo::{self, LocalPair, PairOptions};
+use xsc_devnet::localnet::{find_neard, MISSING_BIN};
 
 const T: Duration = Duration::from_secs(600);
 
