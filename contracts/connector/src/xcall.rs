@@ -172,7 +172,7 @@ impl Connector {
     }
 
     /// IIP-52 `executeCall`: run a received message (anyone may call). The dapp gets at least the
-    /// sender's `handler_gas`: attach `handler_gas + 35 Tgas` (`get_request(req_id)` shows the
+    /// sender's `handler_gas`: attach `handler_gas + 50 Tgas` (`get_request(req_id)` shows the
     /// request's `execute_gas`); less is refused and changes nothing. A failed one-way message
     /// stays and may be retried until it expires; a failed two-way message is reported back to
     /// its source. An expired message, or one whose channel was declared dead, is cleared
@@ -223,7 +223,7 @@ impl Connector {
     /// IIP-52 `executeRollback`: only after a failure response, or once the message's channel
     /// is declared dead (the owner declared that no response will ever come). Calls the sending
     /// dapp's `handle_call_message` with `from` = this connector's BTP address and the rollback
-    /// data, with at least the message's `handler_gas` (attach `handler_gas + 35 Tgas`). A failed
+    /// data, with at least the message's `handler_gas` (attach `handler_gas + 50 Tgas`). A failed
     /// rollback may be retried.
     #[pause]
     pub fn execute_rollback(&mut self, sn: U64) {
