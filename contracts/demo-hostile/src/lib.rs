@@ -5,7 +5,8 @@
 //!   reads the result must have the gas to copy it.
 //! - `burn()` loops until it runs out of gas.
 //! - `handle_call_message(from, data)`: the xCall entry point; `data` = `"big"` returns 4 MiB,
-//!   `"burn"` burns all gas, anything else succeeds. It counts its calls.
+//!   `"burn"` burns all gas, data holding `fail` panics, anything else succeeds. It counts its
+//!   successful calls.
 //!
 //! Not a demo to copy: it exists to be attacked with.
 
@@ -28,7 +29,7 @@ fn return_bytes(len: u64) {
     env::value_return(&vec![0u8; len]);
 }
 
-fn burn() -> ! {
+fn burn_all_gas() -> ! {
     // Storage reads cost gas and cannot be optimised away: loop until the gas runs out.
     let mut i: u64 = 0;
     loop {
@@ -49,16 +50,20 @@ impl Hostile {
 
     /// Burns all its gas.
     pub fn burn(&mut self) {
-        burn()
+        burn_all_gas()
     }
 
-    /// xCall: `"big"` returns 4 MiB, `"burn"` burns all gas, anything else succeeds.
+    /// xCall: `"big"` returns 4 MiB, `"burn"` burns all gas, data holding `fail` panics,
+    /// anything else succeeds.
     pub fn handle_call_message(&mut self, from: String, data: Base64VecU8) {
+        if data.0.windows(4).any(|w| w == b"fail") {
+            env::panic_str("ERR_HOSTILE_FAIL: asked to fail");
+        }
         self.calls += 1;
         env::log_str(&["hostile: message from ", &from].concat());
         match data.0.as_slice() {
             b"big" => return_bytes(MAX_RESULT),
-            b"burn" => burn(),
+            b"burn" => burn_all_gas(),
             _ => {}
         }
     }
