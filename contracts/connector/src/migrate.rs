@@ -139,6 +139,12 @@ impl Connector {
     #[private]
     #[init(ignore_state)]
     pub fn migrate(calimero_executor: AccountId) -> Self {
+        // near-sdk 5.15 does not enforce `#[private]` on an init method (the sandbox suite
+        // showed it): without this check anyone could name the executor of a connector whose
+        // code was deployed without running `migrate` in the same batch.
+        if env::predecessor_account_id() != env::current_account_id() {
+            env::panic_str("ERR_PRIVATE: Method migrate is private");
+        }
         if env::storage_has_key(&version_key()) {
             ConnectorError::Migration.panic();
         }

@@ -63,7 +63,7 @@ fn entry_cost(len: u64) -> u128 {
     u128::from(1 + 4 + len + 16 + 40) * env::storage_byte_cost().as_yoctonear()
 }
 
-fn registration_cost(who: &AccountId) -> u128 {
+fn cost_of_registering(who: &AccountId) -> u128 {
     entry_cost(who.len() as u64)
 }
 
@@ -116,7 +116,7 @@ impl Ledger {
             refund(&who, attached);
             return;
         }
-        let cost = registration_cost(&who);
+        let cost = cost_of_registering(&who);
         require!(
             attached >= cost,
             "ERR_STORAGE_DEPOSIT: attach registration_cost() for the new account's storage"
@@ -290,7 +290,7 @@ mod tests {
     fn registering_takes_the_storage_from_the_caller_and_refunds_the_rest() {
         call_as(OWNER, 0);
         let mut l = Ledger::new(CONNECTOR.parse().unwrap(), "a".into(), PEER.into(), None);
-        let cost = registration_cost(&acc("bob.a.near"));
+        let cost = cost_of_registering(&acc("bob.a.near"));
         assert_eq!(cost, (1 + 4 + 10 + 16 + 40) * 10u128.pow(19));
         assert!(l.registration_cost().0 >= cost);
         call_as("bob.a.near", cost - 1);

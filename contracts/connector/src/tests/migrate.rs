@@ -209,11 +209,14 @@ fn v1_calimero_calls_get_their_responses_and_nothing_else_does() {
     );
 }
 
-/// (`#[private]`, i.e. only through `up_deploy_code`, is checked by the wasm entry point: the
-/// sandbox upgrade test calls it from another account.)
 #[test]
-fn migrate_runs_once() {
+fn migrate_runs_once_and_only_from_the_contract_itself() {
     v1_chain();
+    // near-sdk does not enforce `#[private]` on an init method: the contract checks it.
+    for who in [ADMIN, "mallory.b.near", EXECUTOR] {
+        Call::by(who).set();
+        assert_err(|| Connector::migrate(acc("mallory.b.near")), "ERR_PRIVATE");
+    }
     Call::by(CONNECTOR).set();
     assert_err(
         || Connector::migrate(acc(CONNECTOR)),

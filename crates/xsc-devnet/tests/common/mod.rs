@@ -242,8 +242,9 @@ pub fn event(out: &FinalOutcome, standard: &str, name: &str) -> Option<Value> {
         .map(|(_, d)| d)
 }
 
+/// A view of the latest state (optimistic: it includes the transactions just executed).
 pub async fn view(rpc: &RpcClient, account: &str, method: &str, args: Value) -> Value {
-    rpc.view_call_json(account, method, &args, BlockRef::Final)
+    rpc.view_call_json(account, method, &args, BlockRef::Optimistic)
         .await
         .unwrap_or_else(|e| panic!("{account}.{method}: {e}"))
 }
@@ -261,12 +262,12 @@ pub async fn wait_view(rpc: &RpcClient, account: &str, method: &str, args: Value
     }
 }
 
-/// An account's balance (yoctoNEAR), final.
+/// An account's balance (yoctoNEAR), latest state.
 pub async fn balance(rpc: &RpcClient, account: &str) -> u128 {
     let v = rpc
         .call_value(
             "query",
-            json!({"request_type": "view_account", "finality": "final", "account_id": account}),
+            json!({"request_type": "view_account", "finality": "optimistic", "account_id": account}),
         )
         .await
         .unwrap();
