@@ -478,22 +478,6 @@ async fn adversarial_locker_changed_mid_flight_never_rolls_back_a_success() {
     }
     call_ok(&net.p.users[B], &acc_b.xcall_transfer, "register", json!({}), REGISTER_DEPOSIT).await;
 
-    // The surplus of a fee goes exactly where the sender says.
-    let sink = new_account(&net, A, "sink", NEAR).await;
-    let sink_id = sink.signer().account_id().to_string();
-    let fee: Value = view(net.rpc(A), &acc_a.connector, "get_fee", json!({"net": net.name(B), "rollback": false, "data_len": 1})).await;
-    let fee: u128 = fee.as_str().unwrap().parse().unwrap();
-    let sink_before = balance(net.rpc(A), &sink_id).await;
-    call_ok(
-        &net.p.users[A],
-        &acc_a.connector,
-        "send_call_message",
-        json!({"to": format!("btp://{}/{hostile}", net.name(B)), "data": b64(b"x"), "refund_to": sink_id}),
-        fee + 12_345,
-    )
-    .await;
-    assert_eq!(balance(net.rpc(A), &sink_id).await, sink_before + 12_345);
-
     // Old channel: ledger 1 sends sn 1, to an unregistered recipient (it will fail on B).
     let old = call_ok(&net.p.users[A], &acc_a.xcall_transfer, "transfer", json!({"to": format!("nobody.{user}"), "amount": "10"}), NEAR).await;
     let old_sn = event(&old, XCALL, "call_message_sent").unwrap()["sn"].as_str().unwrap().to_string();
@@ -515,7 +499,9 @@ async fn adversarial_locker_changed_mid_flight_never_rolls_back_a_success() {
 
     // The attack: the old request fails after the change. Its answer goes to A on
     // channel 0, never to A2.
-    let fail = call_ok(&net.p.users[B], &acc_b.connector, "execute_call", json!({"req_id": old_req}), 0).await;
+    let fail = call_raw(&net.p.users[B], &acc_b.connector, "execute_call", json!({"req_id": old_req}), 0, MAX_GAS_300T).await;
+    assert!(fail.failure().is_none(), "{:?}", fail.failure());
+    assert!(failed_at(&fail, &acc_b.xcall_transfer, "ERR_NOT_REGISTERED"), "{:?}", failures(&fail));
     assert_eq!(event(&fail, XCALL, "call_executed").unwrap()["code"], -1);
     let resp = event(&fail, XSC, "xcall_response").unwrap();
     assert_eq!((resp["dst"].clone(), resp["nsn"].clone()), (json!(acc_a.connector), json!("0")));
@@ -563,6 +549,22 @@ async fn adversarial_locker_changed_mid_flight_never_rolls_back_a_success() {
     assert_eq!(transfers(net.rpc(A), &rb, user).await, vec![(user.to_string(), deposit)]);
     assert_eq!(ledger(&net, A, user).await, Some(100));
     assert_eq!(view(net.rpc(A), &acc_a.connector, "message_state", json!({"sn": stuck_sn})).await, json!("rolled_back"));
+
+    // The surplus of a fee goes exactly where the sender says.
+    let sink = new_account(&net, A, "sink", NEAR).await;
+    let sink_id = sink.signer().account_id().to_string();
+    let fee: Value = view(net.rpc(A), &acc_a.connector, "get_fee", json!({"net": net.name(B), "rollback": false, "data_len": 1})).await;
+    let fee: u128 = fee.as_str().unwrap().parse().unwrap();
+    let sink_before = balance(net.rpc(A), &sink_id).await;
+    call_ok(
+        &net.p.users[A],
+        &acc_a.connector,
+        "send_call_message",
+        json!({"to": format!("btp://{}/{hostile}", net.name(B)), "data": b64(b"x"), "refund_to": sink_id}),
+        fee + 12_345,
+    )
+    .await;
+    assert_eq!(balance(net.rpc(A), &sink_id).await, sink_before + 12_345);
     net.stop().await;
 }
 
