@@ -510,7 +510,14 @@ pub async fn run_demo(pair: &LocalPair, out: &(dyn Fn(&str) + Sync)) -> DemoResu
 
     out("── 2. xCall two-way message that fails and is rolled back ──");
     let ledger_a = &pair.deployed[0].accounts.xcall_transfer;
-    call(&pair.users[0], ledger_a, "register", json!({}), REGISTER_DEPOSIT).await?;
+    call(
+        &pair.users[0],
+        ledger_a,
+        "register",
+        json!({}),
+        REGISTER_DEPOSIT,
+    )
+    .await?;
     call(
         &pair.users[0],
         ledger_a,

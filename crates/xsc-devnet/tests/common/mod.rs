@@ -59,8 +59,7 @@ impl Net {
     }
 
     pub async fn around(p: LocalPair, dir: tempfile::TempDir) -> Net {
-        let [(rpc_a, tx_a), (rpc_b, tx_b)] =
-            xsc_bridge::service::connect(&p.config).await.unwrap();
+        let [(rpc_a, tx_a), (rpc_b, tx_b)] = xsc_bridge::service::connect(&p.config).await.unwrap();
         let relay = |src: &RpcClient, dest: usize, tx: &Arc<TxSender>| -> Relay {
             LightClientRelay::new(
                 RpcSource { rpc: src.clone() },
@@ -132,7 +131,13 @@ impl Net {
                 )
             });
         let bh = item.block_hash.expect("outcome block");
-        let height = self.rpc(from).block(BlockRef::Hash(bh)).await.unwrap().header.height;
+        let height = self
+            .rpc(from)
+            .block(BlockRef::Hash(bh))
+            .await
+            .unwrap()
+            .header
+            .height;
         let head = self.relays[to].proof_head_for(height, T).await.unwrap();
         let proof = self
             .rpc(from)
@@ -161,15 +166,27 @@ impl Net {
             )
         };
         self.relayer[to]
-            .send(target, vec![actions::function_call(method, args, gas, deposit)])
+            .send(
+                target,
+                vec![actions::function_call(method, args, gas, deposit)],
+            )
             .await
             .unwrap()
     }
 
     /// [`Self::deliver_to`] between the deployed connectors, fast path, 300 Tgas, no deposit.
-    pub async fn deliver(&self, from: usize, out: &FinalOutcome, kind: MessageKind) -> FinalOutcome {
-        let (sender, receiver) = (self.acc(from).connector.clone(), self.acc(1 - from).connector.clone());
-        self.deliver_to(from, &sender, out, kind, &receiver, true, MAX_GAS_300T, 0).await
+    pub async fn deliver(
+        &self,
+        from: usize,
+        out: &FinalOutcome,
+        kind: MessageKind,
+    ) -> FinalOutcome {
+        let (sender, receiver) = (
+            self.acc(from).connector.clone(),
+            self.acc(1 - from).connector.clone(),
+        );
+        self.deliver_to(from, &sender, out, kind, &receiver, true, MAX_GAS_300T, 0)
+            .await
     }
 }
 
@@ -182,13 +199,25 @@ pub async fn call_raw(
     deposit: u128,
     gas: u64,
 ) -> FinalOutcome {
-    tx.call_function(account, method, serde_json::to_vec(&args).unwrap(), gas, deposit)
-        .await
-        .unwrap()
+    tx.call_function(
+        account,
+        method,
+        serde_json::to_vec(&args).unwrap(),
+        gas,
+        deposit,
+    )
+    .await
+    .unwrap()
 }
 
 /// A call that must succeed, 300 Tgas.
-pub async fn call_ok(tx: &TxSender, account: &str, method: &str, args: Value, deposit: u128) -> FinalOutcome {
+pub async fn call_ok(
+    tx: &TxSender,
+    account: &str,
+    method: &str,
+    args: Value,
+    deposit: u128,
+) -> FinalOutcome {
     let out = call_raw(tx, account, method, args.clone(), deposit, MAX_GAS_300T).await;
     assert_eq!(
         failures(&out),
@@ -196,16 +225,27 @@ pub async fn call_ok(tx: &TxSender, account: &str, method: &str, args: Value, de
         "{account}.{method}({args}) failed: {:?}",
         out.failure()
     );
-    assert!(out.failure().is_none(), "{account}.{method}: {:?}", out.failure());
+    assert!(
+        out.failure().is_none(),
+        "{account}.{method}: {:?}",
+        out.failure()
+    );
     out
 }
 
 /// The failure of the transaction, which must fail with `code` in its message.
 pub fn assert_fails_with(out: &FinalOutcome, code: &str) {
-    let f = out
-        .failure()
-        .unwrap_or_else(|| panic!("expected {code}, the call succeeded; logs {:?}", out.logs().collect::<Vec<_>>()));
-    assert!(f.message.contains(code), "expected {code}, got {}", f.message);
+    let f = out.failure().unwrap_or_else(|| {
+        panic!(
+            "expected {code}, the call succeeded; logs {:?}",
+            out.logs().collect::<Vec<_>>()
+        )
+    });
+    assert!(
+        f.message.contains(code),
+        "expected {code}, got {}",
+        f.message
+    );
 }
 
 /// Every receipt failure's message, in order.
@@ -257,7 +297,10 @@ pub async fn wait_view(rpc: &RpcClient, account: &str, method: &str, args: Value
         if v == want {
             return;
         }
-        assert!(started.elapsed() < T, "{account}.{method}: {v}, waiting for {want}");
+        assert!(
+            started.elapsed() < T,
+            "{account}.{method}: {v}, waiting for {want}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
@@ -276,7 +319,13 @@ pub async fn balance(rpc: &RpcClient, account: &str) -> u128 {
 
 /// The ledger balance of `account` on chain `at` (`None`: not registered).
 pub async fn ledger(net: &Net, at: usize, account: &str) -> Option<u128> {
-    let v = view(net.rpc(at), &net.acc(at).xcall_transfer, "balance_of", json!({"account_id": account})).await;
+    let v = view(
+        net.rpc(at),
+        &net.acc(at).xcall_transfer,
+        "balance_of",
+        json!({"account_id": account}),
+    )
+    .await;
     v.as_str().map(|s| s.parse().unwrap())
 }
 
@@ -302,7 +351,12 @@ pub async fn transfers(rpc: &RpcClient, out: &FinalOutcome, signer: &str) -> Vec
         if r["predecessor_id"] == "system" {
             continue;
         }
-        for a in r.pointer("/receipt/Action/actions").and_then(Value::as_array).into_iter().flatten() {
+        for a in r
+            .pointer("/receipt/Action/actions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(t) = a.get("Transfer") {
                 out.push((
                     r["receiver_id"].as_str().unwrap().to_string(),
