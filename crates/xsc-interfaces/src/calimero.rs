@@ -450,4 +450,41 @@ mod tests {
         // Without an object the field cannot be filled (arrays are refused above).
         assert!(serde_json::from_slice::<Args>(&with_initiator(b"42", "x.near").unwrap()).is_err());
     }
+
+    proptest::proptest! {
+        /// Whatever the other chain sends: no panic; an object gets the initiator as its only
+        /// `calimero_initiator_id` (a parser sees ours or refuses the text); anything else is
+        /// passed unchanged or refused.
+        #[test]
+        fn any_arguments_are_refused_passed_unchanged_or_given_exactly_our_initiator(
+            args in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            json in proptest::prelude::any::<std::collections::BTreeMap<String, u32>>(),
+        ) {
+            for input in [args, serde_json::to_vec(&json).unwrap()] {
+                match with_initiator(&input, "alice.near") {
+                    Err(ArgsError::ReservedKey) => {
+                        let key = INITIATOR_KEY.as_bytes();
+                        let raw = input.windows(key.len()).any(|w| w == key);
+                        let parsed = serde_json::from_slice::<serde_json::Value>(&input).ok();
+                        let decoded = parsed.as_ref().is_some_and(|v| v.to_string().contains(INITIATOR_KEY));
+                        proptest::prop_assert!(raw || decoded || holds_string(&input, key));
+                    }
+                    Err(ArgsError::Array) => {
+                        proptest::prop_assert_eq!(first_significant(&input).map(|(_, b)| b), Some(b'['));
+                    }
+                    Ok(out) if matches!(first_significant(&input), Some((_, b'{'))) => {
+                        let before = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&input);
+                        let after = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&out);
+                        proptest::prop_assert_eq!(before.is_ok(), after.is_ok());
+                        if let (Ok(mut before), Ok(after)) = (before, after) {
+                            proptest::prop_assert_eq!(&after[INITIATOR_KEY], "alice.near");
+                            before.insert(INITIATOR_KEY.into(), "alice.near".into());
+                            proptest::prop_assert_eq!(before, after);
+                        }
+                    }
+                    Ok(out) => proptest::prop_assert_eq!(out, input),
+                }
+            }
+        }
+    }
 }
