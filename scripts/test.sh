@@ -67,6 +67,22 @@ if bin="$(find_sandbox_bin)"; then
     echo "sandbox suite (two-chain end to end): RAN with $bin — FAILED"
     failed+=("sandbox suite (two-chain end to end)")
   fi
+  # Issue 8: every privileged entry point attacked through every inbound path, on two chains.
+  step "sandbox suite with $bin: adversarial (two chains)"
+  if env -u XSC_NEARD_B cargo test -p xsc-devnet --test adversarial -- --ignored --test-threads=1; then
+    echo "sandbox suite (adversarial): RAN with $bin"
+  else
+    echo "sandbox suite (adversarial): RAN with $bin — FAILED"
+    failed+=("sandbox suite (adversarial)")
+  fi
+  # Issue 8: the connectors upgraded in place from the v0.1.0 wasm with messages in flight.
+  step "sandbox suite with $bin: upgrade from v0.1.0"
+  if env -u XSC_NEARD_B cargo test -p xsc-devnet --test upgrade -- --ignored --test-threads=1; then
+    echo "sandbox suite (upgrade from v0.1.0): RAN with $bin"
+  else
+    echo "sandbox suite (upgrade from v0.1.0): RAN with $bin — FAILED"
+    failed+=("sandbox suite (upgrade from v0.1.0)")
+  fi
   # The same suite with an older protocol as chain B (what a Calimero shard runs).
   bin_b="${XSC_NEARD_B:-${HOME:-}/.xsc/bin/neard-sandbox-p63}"
   if [ -f "$bin_b" ]; then
@@ -84,7 +100,8 @@ else
   line='##########################################################################################'
   echo "$line"
   echo "sandbox suite: SKIPPED — no neard sandbox binary (set NEAR_SANDBOX_BIN_PATH or put one at \$HOME/.xsc/bin/neard-sandbox)"
-  echo "  The sandbox integration tests did NOT run; they are not counted as passed."
+  echo "  The sandbox integration tests did NOT run; they are not counted as passed:"
+  echo "  light client, two-chain end to end, adversarial, upgrade from v0.1.0 (all SKIPPED)."
   echo "$line"
 fi
 

@@ -1,22 +1,15 @@
-//! Administration under near-plugins roles: the locker and light client (`Dao`), the allow and
-//! deny lists, the replay window and the message lifetime (`ConfigManager` or `Dao`). Fees are in
-//! `fees`; pause (`pa_pause_feature("<method>")` or `"ALL"`) and upgrade (`up_stage_code`,
-//! `up_deploy_code`) come from the plugins.
+//! Administration under near-plugins roles: the light client (`Dao`), the allow and deny lists,
+//! the replay window and the message lifetime (`ConfigManager` or `Dao`). The locker and channels
+//! are in `channels`, fees in `fees`; pause (`pa_pause_feature("<method>")` or `"ALL"`) and
+//! upgrade (`up_stage_code`, `up_deploy_code` with `migrate`, see `migrate`) come from the plugins.
 //!
 //! Allow list: who may send across (`cross_call`, `send_call_message`). Rules are exact account
 //! ids (a set lookup) or `*.<account id>` suffix rules (at most 16, compared with `ends_with`;
 //! `*.dapp.near` matches `x.dapp.near` and `a.x.dapp.near`, not `dapp.near`). No regexes. When
 //! `allow_list_enforced` is false (it is true by default) anyone may send.
 //!
-//! Deny list: accounts inbound messages may never call, on top of the connector itself and its
-//! light client, which are always refused.
-//!
-//! State migration: `StorageKey` is append-only and `Connector` is the v1 layout. A later
-//! version ships a `#[private] #[init(ignore_state)] migrate()` that reads this layout
-//! (`env::state_read` into a copy of this struct) and writes its own; the Upgradable plugin's
-//! `up_deploy_code(hash, function_call_args)` runs it in the same promise as the deployment, so a
-//! failed migration rolls the deployment back. Records (`PendingCall`, `Request`) are versioned
-//! the same way: new fields go into new enum variants or new maps, never into these structs.
+//! Deny list: accounts inbound messages may never call, on top of the connector itself, its
+//! light client and its Calimero executor, which are always refused.
 
 use crate::events::ConnectorEvent;
 use crate::{
@@ -58,31 +51,6 @@ impl Connector {
 
 #[near]
 impl Connector {
-    /// Set the connector of the other chain (`Dao`). A new locker starts a new channel: both
-    /// sequence counters restart at 0, messages of the previous locker are no longer accepted
-    /// (every message names the connector it is for), and a locker once replaced can never be
-    /// set again (its old messages would replay).
-    #[access_control_any(roles(Role::Dao))]
-    pub fn set_locker(&mut self, locker: AccountId) {
-        require!(
-            self.locker.as_ref() != Some(&locker) && !self.retired_lockers.contains(&locker),
-            ConnectorError::LockerReused.as_str()
-        );
-        if let Some(old) = self.locker.replace(locker.clone()) {
-            self.retired_lockers.push(old);
-        }
-        self.channel += 1;
-        self.next_out = 0;
-        self.next_in = 0;
-        self.ahead = 0;
-        ConnectorEvent::LockerSet {
-            locker,
-            channel: self.channel,
-            by: env::predecessor_account_id(),
-        }
-        .emit();
-    }
-
     /// Replace the light client (`Dao`), e.g. after a redeployment.
     #[access_control_any(roles(Role::Dao))]
     pub fn set_light_client(&mut self, light_client: AccountId) {

@@ -1,14 +1,17 @@
 //! The one proof path every inbound message takes:
 //!
 //! 1. A relayer calls a delivery method with borsh `(LightClientExecutionProof, height)`. The
-//!    connector checks the claimed outcome cheaply (executor is the locker, status is success, a
-//!    message of the method's kind for this connector that is not yet delivered, enough gas and
-//!    deposit) and panics with an `ERR_*` reason otherwise, so a hopeless delivery costs the
-//!    relayer one receipt and its deposit comes back with the failed receipt.
+//!    connector checks the claimed outcome cheaply (executor is the locker of an open channel,
+//!    status is success, a message of the method's kind for this connector that is not yet
+//!    delivered on that channel, enough gas) and panics with an `ERR_*` reason otherwise, so a
+//!    hopeless delivery costs the relayer one receipt. Relayers attach no deposit: whatever a
+//!    delivery stores is paid by the sender's fee and staked by the connector; a deposit that
+//!    still comes along is refunded whatever happens.
 //! 2. One hop: `ext_light_client::verify_outcome(proof, height)`, then `on_delivery_verified`.
 //! 3. The callback re-runs the same checks on the *proven* outcome (another delivery may have
 //!    won the race meanwhile), marks the message delivered and acts on it. It never panics: a
-//!    delivery that fails here refunds the relayer's whole deposit and logs `delivery_rejected`.
+//!    delivery that cannot go ahead changes nothing, refunds the deposit and logs
+//!    `delivery_rejected`.
 //!
 //! **Fast path.** A relayer may instead call the light client's `verify_and_forward(proof,
 //! height, connector, borsh(kind))`: the light client verifies and calls `on_proven_outcome`
@@ -17,10 +20,10 @@
 //! once more); no cheap pre-check, so a hopeless delivery costs the relayer a verification.
 
 use crate::events::ConnectorEvent;
-use crate::replay::Seen;
+use crate::replay::{seen, Seen};
 use crate::{
     refund, Connector, ConnectorError, ConnectorExt, GAS_CROSS_CALL_DONE, GAS_DELIVERY_OVERHEAD,
-    GAS_ON_DELIVERY_VERIFIED, GAS_SOURCE_CALLBACK, GAS_VERIFY_OUTCOME,
+    GAS_EXECUTOR, GAS_ON_DELIVERY_VERIFIED, GAS_SOURCE_CALLBACK, GAS_VERIFY_OUTCOME,
 };
 use near_plugins::{pause, Pausable};
 use near_sdk::json_types::{U128, U64};
@@ -50,6 +53,7 @@ pub(crate) enum Message {
         data: Vec<u8>,
         two_way: bool,
         expires_at: u64,
+        handler_gas: Option<u64>,
     },
     XcallResponse {
         nsn: u64,
@@ -108,6 +112,7 @@ fn from_event(event: TransportEvent, calimero_line: Option<&String>) -> Message 
             data: m.data.0,
             two_way: m.rollback,
             expires_at: m.expires_at.0,
+            handler_gas: m.handler_gas.map(|g| g.0),
         },
         TransportEvent::XcallResponse(m) => Message::XcallResponse {
             nsn: m.nsn.0,
@@ -125,19 +130,17 @@ pub(crate) fn remaining_gas() -> Gas {
 
 impl Connector {
     /// The first message of `kind` addressed to this connector that is not yet delivered, from
-    /// an outcome of the locker that succeeded. Every log line is examined, not only the first:
-    /// one outcome may carry several messages (a transaction with several actions).
+    /// an outcome of the locker of an open channel that succeeded: `(channel id, message)`. Every
+    /// log line is examined, not only the first: one outcome may carry several messages (a
+    /// transaction with several actions).
     pub(crate) fn select(
         &self,
         kind: MessageKind,
         executor_id: &str,
         status: &ExecutionStatusView,
         logs: &[String],
-    ) -> Result<Message, ConnectorError> {
-        let locker = self.locker.as_ref().ok_or(ConnectorError::LockerNotSet)?;
-        if executor_id != locker.as_str() {
-            return Err(ConnectorError::WrongExecutor);
-        }
+    ) -> Result<(u32, Message), ConnectorError> {
+        let channel = self.channel_of_executor(executor_id)?;
         if !matches!(
             status,
             ExecutionStatusView::SuccessValue(_) | ExecutionStatusView::SuccessReceiptId(_)
@@ -154,7 +157,7 @@ impl Connector {
             if *dst != me || net != self.local_net {
                 continue;
             }
-            match self.seen(nsn) {
+            match seen(channel, &self.delivered, self.window, nsn) {
                 Seen::Delivered => seen_delivered = true,
                 Seen::BeyondWindow => return Err(ConnectorError::BeyondWindow),
                 Seen::Open => {
@@ -164,7 +167,7 @@ impl Connector {
                             .and_then(|j| logs.get(j))
                             .filter(|l| l.starts_with(prefix))
                     });
-                    return Ok(from_event(event, calimero));
+                    return Ok((channel.id, from_event(event, calimero)));
                 }
             }
         }
@@ -175,27 +178,20 @@ impl Connector {
         })
     }
 
-    /// Requirements the relayer meets with gas or deposit, checked before the light client hop.
-    fn precheck(&self, message: &Message, deposit: u128) {
+    /// Requirements the relayer meets with gas, checked before the light client hop.
+    fn precheck(&self, message: &Message) {
         let needed = match message {
             Message::CrossCall { call, .. } => GAS_DELIVERY_OVERHEAD
+                .saturating_add(GAS_EXECUTOR)
                 .saturating_add(Gas::from_gas(call.destination_gas))
                 .saturating_add(GAS_CROSS_CALL_DONE),
             Message::CrossCallResponse { .. } => {
                 GAS_DELIVERY_OVERHEAD.saturating_add(GAS_SOURCE_CALLBACK)
             }
-            Message::Xcall { .. } => {
-                let cost = self.request_deposit(message);
-                if deposit < cost {
-                    ConnectorError::InsufficientDeposit
-                        .panic_with(&format!("attached {deposit}, need {cost} yoctoNEAR"));
-                }
-                GAS_DELIVERY_OVERHEAD
-            }
             _ => GAS_DELIVERY_OVERHEAD,
         };
         if env::prepaid_gas() < needed {
-            ConnectorError::NotEnoughGas.panic_with(&format!("need {needed}"));
+            ConnectorError::NotEnoughGas.panic_with(&needed.as_gas().to_string());
         }
     }
 
@@ -207,11 +203,11 @@ impl Connector {
         height: u64,
     ) -> Promise {
         let outcome = &proof.outcome_proof.outcome;
-        let message = self
+        let (_, message) = self
             .select(kind, &outcome.executor_id, &outcome.status, &outcome.logs)
             .unwrap_or_else(|e| e.panic());
         let deposit = env::attached_deposit().as_yoctonear();
-        self.precheck(&message, deposit);
+        self.precheck(&message);
         ext_light_client::ext(self.light_client.clone())
             .with_static_gas(GAS_VERIFY_OUTCOME)
             .with_unused_gas_weight(0)
@@ -225,7 +221,8 @@ impl Connector {
     }
 
     /// Step 3 on an outcome the light client proved: re-select the message (another delivery
-    /// may have won the race), mark it delivered and act on it. Never panics.
+    /// may have won the race), mark it delivered and act on it. Never panics; the deposit (none
+    /// is needed) is refunded whatever happens.
     fn handle_proven(
         &mut self,
         kind: MessageKind,
@@ -233,27 +230,27 @@ impl Connector {
         deposit: u128,
         outcome: ProvenOutcome,
     ) {
-        let message = match self.select(kind, &outcome.executor_id, &outcome.status, &outcome.logs)
-        {
-            Ok(message) => message,
-            Err(e) => return self.reject(kind, relayer, deposit, None, e),
-        };
+        let (channel, message) =
+            match self.select(kind, &outcome.executor_id, &outcome.status, &outcome.logs) {
+                Ok(selected) => selected,
+                Err(e) => return self.reject(Some(kind), relayer, deposit, None, e),
+            };
         let nsn = message.nsn();
         let result = match message {
             Message::Malformed { kind, nsn } => {
-                self.refuse(kind, nsn, "", ConnectorError::MalformedMessage);
-                Ok(0)
+                self.refuse(channel, kind, nsn, "", ConnectorError::MalformedMessage);
+                Ok(())
             }
             Message::CrossCall {
                 nsn,
                 request_id,
                 call,
-            } => self.deliver_cross_call(nsn, request_id, call),
+            } => self.deliver_cross_call(channel, nsn, request_id, call),
             Message::CrossCallResponse {
                 nsn,
                 request_id,
                 response,
-            } => self.deliver_cross_response(nsn, request_id, response),
+            } => self.deliver_cross_response(channel, nsn, request_id, response),
             Message::Xcall {
                 nsn,
                 from,
@@ -262,23 +259,34 @@ impl Connector {
                 data,
                 two_way,
                 expires_at,
+                handler_gas,
             } => self.deliver_xcall_message(
-                nsn, from, to, sn, data, two_way, expires_at, relayer, deposit,
+                channel,
+                nsn,
+                crate::xcall::Incoming {
+                    from,
+                    to,
+                    sn,
+                    data,
+                    two_way,
+                    expires_at,
+                    handler_gas,
+                },
             ),
             Message::XcallResponse { nsn, sn, code, msg } => {
-                self.deliver_xcall_response(nsn, sn, code, msg)
+                self.deliver_xcall_response(channel, nsn, sn, code, msg)
             }
         };
         match result {
-            Ok(used) => refund(relayer, deposit.saturating_sub(used)),
-            Err(e) => self.reject(kind, relayer, deposit, Some(nsn), e),
+            Ok(()) => refund(relayer, deposit),
+            Err(e) => self.reject(Some(kind), relayer, deposit, Some(nsn), e),
         }
     }
 
     /// Nothing changed: refund everything and say why.
     fn reject(
         &self,
-        kind: MessageKind,
+        kind: Option<MessageKind>,
         relayer: &AccountId,
         deposit: u128,
         nsn: Option<u64>,
@@ -295,8 +303,8 @@ impl Connector {
     }
 
     /// Consumed and acted on.
-    pub(crate) fn accept(&mut self, kind: MessageKind, nsn: u64) {
-        self.mark_delivered(nsn);
+    pub(crate) fn accept(&mut self, channel: u32, kind: MessageKind, nsn: u64) {
+        self.mark_delivered(channel, nsn);
         ConnectorEvent::Delivered {
             kind,
             nsn: U64(nsn),
@@ -307,12 +315,13 @@ impl Connector {
     /// Consumed without acting on it.
     pub(crate) fn refuse(
         &mut self,
+        channel: u32,
         kind: MessageKind,
         nsn: u64,
         target: &str,
         error: ConnectorError,
     ) {
-        self.mark_delivered(nsn);
+        self.mark_delivered(channel, nsn);
         ConnectorEvent::MessageRefused {
             kind,
             nsn: U64(nsn),
@@ -327,7 +336,7 @@ impl Connector {
 impl Connector {
     /// Calimero: deliver a proven `cross_call` of the other chain. **Borsh** arguments
     /// `(LightClientExecutionProof, u64 height)`. Payable (any deposit is refunded). Prepaid gas:
-    /// `GAS_DELIVERY_OVERHEAD + destination_gas + GAS_CROSS_CALL_DONE`.
+    /// `GAS_DELIVERY_OVERHEAD + GAS_EXECUTOR + destination_gas + GAS_CROSS_CALL_DONE`.
     #[pause]
     #[payable]
     pub fn cross_call_execute(
@@ -352,8 +361,8 @@ impl Connector {
     }
 
     /// xCall: deliver a proven message of the other chain; it waits for `execute_call`.
-    /// **Borsh** arguments. The deposit pays for storing the request (surplus refunded at once,
-    /// the rest when the request is cleared).
+    /// **Borsh** arguments. No deposit: the connector stakes the request's storage (the sender
+    /// paid for it in its fee); when it cannot, the delivery is rejected, to be retried.
     #[pause]
     #[payable]
     pub fn xcall_receive_message(
@@ -389,7 +398,13 @@ impl Connector {
     ) {
         let deposit = deposit.0;
         let Ok(outcome) = outcome else {
-            return self.reject(kind, &relayer, deposit, None, ConnectorError::ProofRejected);
+            return self.reject(
+                Some(kind),
+                &relayer,
+                deposit,
+                None,
+                ConnectorError::ProofRejected,
+            );
         };
         self.handle_proven(kind, &relayer, deposit, outcome);
     }
@@ -410,20 +425,18 @@ impl Connector {
         }
         let deposit = env::attached_deposit().as_yoctonear();
         let Ok(kind) = borsh::from_slice::<MessageKind>(&msg) else {
-            refund(&sender_id, deposit);
-            ConnectorEvent::DeliveryRejected {
-                kind: MessageKind::CrossCall,
-                nsn: None,
-                code: ConnectorError::InvalidKind.code().to_string(),
-                refunded: U128(deposit),
-            }
-            .emit();
-            return;
+            return self.reject(None, &sender_id, deposit, None, ConnectorError::InvalidKind);
         };
         // Pausing a delivery method pauses its fast path too (a panic here would send the
         // deposit to the light client, so refuse and refund instead).
         if self.pa_is_paused(kind.delivery_method().to_string()) {
-            return self.reject(kind, &sender_id, deposit, None, ConnectorError::Paused);
+            return self.reject(
+                Some(kind),
+                &sender_id,
+                deposit,
+                None,
+                ConnectorError::Paused,
+            );
         }
         self.handle_proven(kind, &sender_id, deposit, outcome);
     }

@@ -15,6 +15,10 @@ pub enum ConnectorError {
     NoFeeHandler,
     NoFeeCollector,
     NothingToClaim,
+    InvalidExecutor,
+    TooManyChannels,
+    ChannelNotRetired,
+    Migration,
 
     // --- sending ---
     NotAllowed,
@@ -28,6 +32,11 @@ pub enum ConnectorError {
     RollbackTooLarge,
     RollbackNotContract,
     InsufficientFee,
+    ReservedArgs,
+    ArgsArray,
+    ReservedMethod,
+    HandlerGas,
+    ConnectorBalance,
 
     // --- deliveries ---
     WrongExecutor,
@@ -37,13 +46,13 @@ pub enum ConnectorError {
     BeyondWindow,
     ProofRejected,
     NotEnoughGas,
-    InsufficientDeposit,
     MalformedMessage,
     InvalidDestination,
     TargetRefused,
     InvalidSource,
     Expired,
     UnexpectedResponse,
+    ChannelRetired,
     NotLightClient,
     InvalidKind,
     Paused,
@@ -55,6 +64,7 @@ pub enum ConnectorError {
     RollbackNotEnabled,
     RollbackBusy,
     HandlerFailed,
+    ChannelAlive,
 }
 
 impl ConnectorError {
@@ -84,6 +94,14 @@ impl ConnectorError {
             NoFeeHandler => "ERR_NO_FEE_HANDLER: no protocol fee handler is set",
             NoFeeCollector => "ERR_NO_FEE_COLLECTOR: no relay fee collector is set",
             NothingToClaim => "ERR_NOTHING_TO_CLAIM: no fees accrued",
+            InvalidExecutor => {
+                "ERR_INVALID_EXECUTOR: the Calimero executor must be its own account, not the connector or the light client"
+            }
+            TooManyChannels => {
+                "ERR_TOO_MANY_CHANNELS: too many retired channels are open; declare one dead first"
+            }
+            ChannelNotRetired => "ERR_CHANNEL_NOT_RETIRED: no retired, open channel with this id",
+            Migration => "ERR_MIGRATION: the stored state is not the previous version's",
 
             NotAllowed => "ERR_NOT_ALLOWED: the caller is not on the allow list",
             InvalidMethodName => {
@@ -102,7 +120,20 @@ impl ConnectorError {
                 "ERR_ROLLBACK_NOT_CONTRACT: only a contract (predecessor != signer) may send rollback data"
             }
             InsufficientFee => {
-                "ERR_INSUFFICIENT_FEE: attach get_fee(net, rollback) plus the storage deposit of the rollback data"
+                "ERR_INSUFFICIENT_FEE: attach the fee (get_fee / get_cross_call_fee) plus the storage deposit of the rollback data"
+            }
+            ReservedArgs => {
+                "ERR_RESERVED_ARGS: destination_contract_args may not hold calimero_initiator_id (the connector writes it)"
+            }
+            ArgsArray => {
+                "ERR_ARGS_ARRAY: destination_contract_args may not be a JSON array (a destination would read fields from it by position)"
+            }
+            ReservedMethod => {
+                "ERR_RESERVED_METHOD: handle_call_message is reserved for xCall; choose another callback"
+            }
+            HandlerGas => "ERR_HANDLER_GAS: handler_gas must be within 5..=200 Tgas",
+            ConnectorBalance => {
+                "ERR_CONNECTOR_BALANCE: the connector cannot cover the storage now; retry later"
             }
 
             WrongExecutor => {
@@ -118,9 +149,6 @@ impl ConnectorError {
             }
             ProofRejected => "ERR_PROOF_REJECTED: the light client did not verify the proof",
             NotEnoughGas => "ERR_NOT_ENOUGH_GAS: attach more gas (see the README for the budget)",
-            InsufficientDeposit => {
-                "ERR_INSUFFICIENT_DEPOSIT: attach the storage deposit of the request (surplus refunded)"
-            }
             MalformedMessage => "ERR_MALFORMED_MESSAGE: the message does not parse",
             InvalidDestination => "ERR_INVALID_DESTINATION: the destination is not a valid account id",
             TargetRefused => {
@@ -132,6 +160,9 @@ impl ConnectorError {
             Expired => "ERR_EXPIRED: the message expired before it was executed",
             UnexpectedResponse => {
                 "ERR_UNEXPECTED_RESPONSE: no two-way message awaits a response with this sn"
+            }
+            ChannelRetired => {
+                "ERR_CHANNEL_RETIRED: the locker of this channel was replaced; only responses are accepted from it"
             }
             NotLightClient => {
                 "ERR_NOT_LIGHT_CLIENT: proven outcomes are accepted only from the configured light client"
@@ -147,6 +178,9 @@ impl ConnectorError {
             }
             RollbackBusy => "ERR_ROLLBACK_IN_PROGRESS: the rollback is being executed",
             HandlerFailed => "ERR_HANDLER_FAILED: handle_call_message failed",
+            ChannelAlive => {
+                "ERR_CHANNEL_ALIVE: the request's channel is not declared dead; its response may still come"
+            }
         }
     }
 

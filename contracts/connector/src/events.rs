@@ -25,15 +25,16 @@ pub enum ConnectorEvent {
         target: String,
         code: String,
     },
+    /// `kind` is `null` when the fast path's `msg` named no kind.
     #[event_version("1.0.0")]
     DeliveryRejected {
-        kind: MessageKind,
+        kind: Option<MessageKind>,
         nsn: Option<U64>,
         code: String,
         refunded: U128,
     },
     /// A received xCall request expired before it succeeded; its storage deposit went back to
-    /// the relayer that paid it.
+    /// the relayer that paid it (v1 records) or to the connector's free balance.
     #[event_version("1.0.0")]
     RequestExpired { req_id: U64, sn: U64 },
     /// A Calimero destination returned more than the connector relays; reported as `FAILED!`.
@@ -46,6 +47,20 @@ pub enum ConnectorEvent {
         channel: u32,
         by: AccountId,
     },
+    /// The owner declared a retired channel dead: nothing from its locker is accepted any more,
+    /// and what was pending on it may now end here (rollback, failure callback, expiry).
+    #[event_version("1.0.0")]
+    ChannelDead {
+        channel: u32,
+        locker: AccountId,
+        by: AccountId,
+    },
+    /// A Calimero call sent on a dead channel was ended here: its callback gets `response: null`.
+    #[event_version("1.0.0")]
+    CrossCallAbandoned { request_id: U64, channel: u32 },
+    /// A response was not sent because its channel is dead.
+    #[event_version("1.0.0")]
+    ResponseDropped { kind: MessageKind, channel: u32 },
     /// Configuration changed (`what` names the setting, `value` the new value).
     #[event_version("1.0.0")]
     ConfigChanged {

@@ -1,5 +1,9 @@
-//! xCall fees (IIP-52 "Fees Handling"): `get_fee(net, rollback)` = protocol fee + relay fee of
-//! that network (+ the relay fee of the response for a two-way message). Fees accrue in the
+//! Fees. xCall (IIP-52 "Fees Handling"): `get_fee(net, rollback, data_len)` = protocol fee +
+//! relay fee of that network (+ the relay fee of the response for a two-way message) + the
+//! destination's storage of the request (`data_len` bytes of data, default the largest message,
+//! at `storage_byte_price`): whoever sends a message pays for what it stores on the other chain,
+//! not the relayer. Calimero: `cross_call` costs `cross_call_fee` (0 by default, so that
+//! Calimero dapps, which attach nothing, keep working). Fees accrue in the
 //! contract; protocol fees go to the protocol fee handler and relay fees to the relay fee
 //! collector when claimed (anyone may trigger a claim; the amount only ever goes to the
 //! configured account). Setting a handler sends it what accrued so far, as IIP-52 specifies;
@@ -7,10 +11,12 @@
 //! `send_call_message` lean. A failed transfer is credited back.
 
 use crate::events::ConnectorEvent;
+use crate::records::request_bytes_bound;
 use crate::{Connector, ConnectorError, ConnectorExt, Role, GAS_ON_FEES_CLAIMED};
 use near_plugins::{access_control_any, AccessControllable};
 use near_sdk::json_types::U128;
 use near_sdk::{env, near, require, AccountId, NearToken, Promise};
+use xsc_interfaces::xcall::MAX_DATA_SIZE;
 
 #[near(serializers = [borsh, json])]
 #[serde(rename_all = "snake_case")]
@@ -21,14 +27,21 @@ pub enum FeeKind {
 }
 
 impl Connector {
-    /// `(protocol fee, relay fee)` of a message to the other network.
-    pub(crate) fn fee_parts(&self, two_way: bool) -> (u128, u128) {
-        let relay = if two_way {
-            self.fees.relay_fee + self.fees.relay_rollback_fee
-        } else {
-            self.fees.relay_fee
-        };
+    /// `(protocol fee, relay fee)` of a message with `data_len` bytes of data to the other
+    /// network; the relay part includes the destination storage of the request.
+    pub(crate) fn fee_parts(&self, two_way: bool, data_len: u64) -> (u128, u128) {
+        let mut relay = self.fees.relay_fee + self.destination_storage_fee(data_len);
+        if two_way {
+            relay += self.fees.relay_rollback_fee;
+        }
         (self.fees.protocol_fee, relay)
+    }
+
+    /// What the destination connector stakes for a request of `data_len` bytes, priced here.
+    pub(crate) fn destination_storage_fee(&self, data_len: u64) -> u128 {
+        // On the destination, `from` is `btp://<this network>/<sender>`.
+        let bytes = request_bytes_bound(data_len, self.local_net.len() as u64);
+        u128::from(bytes).saturating_mul(self.fees.storage_byte_price)
     }
 
     fn require_remote_net(&self, net: &str) {
@@ -66,11 +79,39 @@ impl Connector {
 
 #[near]
 impl Connector {
-    /// IIP-52 `getFee`: what `send_call_message` to `net` costs besides storage.
-    pub fn get_fee(&self, net: String, rollback: bool) -> U128 {
+    /// IIP-52 `getFee`: what `send_call_message` to `net` costs besides the storage of a
+    /// two-way message's rollback data here, for `data_len` bytes of data (default: the largest,
+    /// 2048, so that a caller who does not pass it is never short; the surplus is refunded).
+    pub fn get_fee(&self, net: String, rollback: bool, data_len: Option<u32>) -> U128 {
         self.require_remote_net(&net);
-        let (protocol, relay) = self.fee_parts(rollback);
+        let data_len = data_len.map_or(MAX_DATA_SIZE, |l| l as usize);
+        require!(
+            data_len <= MAX_DATA_SIZE,
+            ConnectorError::DataTooLarge.as_str()
+        );
+        let (protocol, relay) = self.fee_parts(rollback, data_len as u64);
         U128(protocol + relay)
+    }
+
+    /// What `cross_call` costs (0 by default).
+    pub fn get_cross_call_fee(&self) -> U128 {
+        U128(self.fees.cross_call_fee)
+    }
+
+    /// The Calimero fee (`FeeManager` or `Dao`); it accrues with the relay fees. With 0 (the
+    /// default) Calimero dapps need no change; with more, they must attach it.
+    #[access_control_any(roles(Role::Dao, Role::FeeManager))]
+    pub fn set_cross_call_fee(&mut self, fee: U128) {
+        self.fees.cross_call_fee = fee.0;
+        self.config_changed("cross_call_fee", fee.0.to_string());
+    }
+
+    /// Price per byte of the other chain's storage, for the storage component of `get_fee`
+    /// (`FeeManager` or `Dao`; default: this chain's price).
+    #[access_control_any(roles(Role::Dao, Role::FeeManager))]
+    pub fn set_storage_byte_price(&mut self, price: U128) {
+        self.fees.storage_byte_price = price.0;
+        self.config_changed("storage_byte_price", price.0.to_string());
     }
 
     /// IIP-52 `setProtocolFee` (`FeeManager` or `Dao`).

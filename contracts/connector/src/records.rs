@@ -1,10 +1,22 @@
-//! Stored state with a lifetime: sent two-way xCall messages (`PendingCall`, paid by the sending
-//! dapp) and received xCall messages (`Request`, paid by the relayer that delivered them). Each
-//! record remembers who paid how much; the deposit goes back to that account when the record is
-//! cleared. Final states survive in 2-bit archives (32 messages per 57-byte entry, paid by the
-//! connector), so that the state of any message stays visible.
+//! Stored state with a lifetime, each record naming its channel:
+//! - `PendingCall`: a sent two-way xCall message, paid by the sending dapp (its storage deposit
+//!   goes back to it, or to the `refund_to` it named, when the message is cleared);
+//! - `Request`: a received xCall message, staked by the connector from its own balance (the
+//!   sender paid for it in the fee on the source chain);
+//! - `CrossCallRecord`: a sent Calimero call, kept until its response (matched against it) or its
+//!   abandonment on a dead channel, paid by the connector (bounded size; the optional Calimero fee
+//!   can cover it).
+//!
+//! Final states survive in 2-bit archives (32 messages per 57-byte entry, paid by the connector),
+//! so that the state of any message stays visible.
+//!
+//! v1 records (before channels) stay in their own maps and are converted when first touched
+//! ([`Legacy`]): they belong to the channel that was current at the migration, a v1 request's
+//! deposit goes back to the relayer that paid it, and Calimero calls sent before the migration
+//! (request ids below `below_request_id`) have no record: their responses are accepted on that
+//! channel as v1 accepted them.
 
-use crate::Connector;
+use crate::{Connector, StorageKey, DEFAULT_HANDLER_GAS};
 use near_sdk::borsh::BorshSerialize;
 use near_sdk::store::LookupMap;
 use near_sdk::{env, near, AccountId};
@@ -25,8 +37,7 @@ pub enum PendingState {
 #[near(serializers = [borsh])]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingCall {
-    /// The dapp that sent the message; its rollback handler is called, and the deposit refunded
-    /// to it.
+    /// The dapp that sent the message; its rollback handler is called.
     pub from: AccountId,
     /// `btp://<net>/<account>`.
     pub to: String,
@@ -34,6 +45,18 @@ pub struct PendingCall {
     pub state: PendingState,
     /// Storage deposit paid by `from`.
     pub deposit: u128,
+    /// The channel the message went out on: only its locker's response is accepted.
+    pub channel: u32,
+    /// Least gas of the rollback handler (the sender's `handler_gas`).
+    pub handler_gas: u64,
+    /// Where the deposit goes back (`None`: `from`).
+    pub refund_to: Option<AccountId>,
+}
+
+impl PendingCall {
+    pub fn refund_account(&self) -> &AccountId {
+        self.refund_to.as_ref().unwrap_or(&self.from)
+    }
 }
 
 /// A received message.
@@ -62,9 +85,25 @@ pub struct Request {
     /// Nanoseconds.
     pub expires_at: u64,
     pub state: RequestState,
-    /// The relayer that delivered the message and paid `deposit`.
-    pub payer: AccountId,
+    /// The channel it arrived on: its response goes back on it.
+    pub channel: u32,
+    /// Least gas `handle_call_message` gets (the sender's choice).
+    pub handler_gas: u64,
+    /// Storage staked for the record.
     pub deposit: u128,
+    /// Who staked it: `None` for the connector itself; a relayer for a request delivered before
+    /// the migration (v1 took the storage from the relayer's deposit), refunded on clearing.
+    pub payer: Option<AccountId>,
+}
+
+/// A sent Calimero call: the response is accepted only from `channel`, only once, and only
+/// naming this initiator and callback.
+#[near(serializers = [borsh])]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrossCallRecord {
+    pub channel: u32,
+    pub initiator: AccountId,
+    pub callback: String,
 }
 
 /// What the state view reports for a message.
@@ -80,8 +119,8 @@ pub enum MessageState {
     AwaitingResponse,
     /// Sent: success response received. Received: `handle_call_message` succeeded.
     ExecutedOk,
-    /// Sent: failure response received, rollback pending (or being retried).
-    /// Received: execution failed, retriable until it expires (one-way).
+    /// Sent: failure response received (or its channel declared dead), rollback pending (or
+    /// being retried). Received: execution failed, retriable until it expires (one-way).
     ExecutionFailed,
     /// Sent: `execute_rollback` in flight. Received: `execute_call` in flight.
     Executing,
@@ -114,30 +153,118 @@ pub(crate) fn storage_cost(bytes: u64) -> u128 {
 /// Largest serialized account id.
 const MAX_ACCOUNT_LEN: u64 = 64;
 
-/// Upper bound of the deposit `send_call_message` takes for a rollback of `rollback_len` bytes.
-pub(crate) fn pending_deposit_bound(rollback_len: u64, remote_net_len: u64) -> u128 {
-    // from, to (btp://net/account), rollback, state, deposit.
+/// Upper bound of the bytes of the pending record of a two-way message with `rollback_len` bytes.
+pub(crate) fn pending_bytes_bound(rollback_len: u64, remote_net_len: u64) -> u64 {
+    // from, to (btp://net/account), rollback, state, deposit, channel, handler_gas, refund_to.
     let value = (4 + MAX_ACCOUNT_LEN)
         + (4 + 6 + remote_net_len + 1 + MAX_ACCOUNT_LEN)
         + (4 + rollback_len)
         + 1
-        + 16;
-    storage_cost(1 + 8 + value + 40)
+        + 16
+        + 4
+        + 8
+        + (1 + 4 + MAX_ACCOUNT_LEN);
+    1 + 8 + value + 40
 }
 
-/// Upper bound of the deposit a delivery of `data_len` bytes needs.
-pub(crate) fn request_deposit_bound(data_len: u64, remote_net_len: u64) -> u128 {
-    // from, to, sn, two_way, data, expires_at, state, payer, deposit.
-    let value = (4 + 6 + remote_net_len + 1 + MAX_ACCOUNT_LEN)
+/// Upper bound of the bytes of the record a delivery of `data_len` bytes creates, on a connector
+/// whose messages come from network ids of `source_net_len` characters.
+pub(crate) fn request_bytes_bound(data_len: u64, source_net_len: u64) -> u64 {
+    // from, to, sn, two_way, data, expires_at, state, channel, handler_gas, deposit, payer (None).
+    let value = (4 + 6 + source_net_len + 1 + MAX_ACCOUNT_LEN)
         + (4 + MAX_ACCOUNT_LEN)
         + 8
         + 1
         + (4 + data_len)
         + 8
         + 1
-        + (4 + MAX_ACCOUNT_LEN)
-        + 16;
-    storage_cost(1 + 8 + value + 40)
+        + 4
+        + 8
+        + 16
+        + 1;
+    1 + 8 + value + 40
+}
+
+/// A v1 sent two-way message (before channels).
+#[near(serializers = [borsh])]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingCallV1 {
+    pub from: AccountId,
+    pub to: String,
+    pub rollback: Vec<u8>,
+    pub state: PendingState,
+    pub deposit: u128,
+}
+
+/// A v1 received message (storage paid by the relayer).
+#[near(serializers = [borsh])]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestV1 {
+    pub from: String,
+    pub to: AccountId,
+    pub sn: u64,
+    pub two_way: bool,
+    pub data: Vec<u8>,
+    pub expires_at: u64,
+    pub state: RequestState,
+    pub payer: AccountId,
+    pub deposit: u128,
+}
+
+/// What a migration from v1 left: v1 records, converted on first touch.
+#[near(serializers = [borsh])]
+pub struct Legacy {
+    pub pending: LookupMap<u64, PendingCallV1>,
+    pub requests: LookupMap<u64, RequestV1>,
+    /// The channel v1 records belong to (current at the migration).
+    pub channel: u32,
+    /// Calimero calls with smaller request ids were sent by v1 and have no record.
+    pub below_request_id: u64,
+}
+
+impl Legacy {
+    /// A connector that never ran v1.
+    pub(crate) fn none() -> Self {
+        Legacy {
+            pending: LookupMap::new(StorageKey::Pending),
+            requests: LookupMap::new(StorageKey::Requests),
+            channel: 0,
+            below_request_id: 0,
+        }
+    }
+}
+
+impl PendingCallV1 {
+    fn upgrade(self, channel: u32) -> PendingCall {
+        PendingCall {
+            from: self.from,
+            to: self.to,
+            rollback: self.rollback,
+            state: self.state,
+            deposit: self.deposit,
+            channel,
+            handler_gas: DEFAULT_HANDLER_GAS.as_gas(),
+            refund_to: None,
+        }
+    }
+}
+
+impl RequestV1 {
+    fn upgrade(self, channel: u32) -> Request {
+        Request {
+            from: self.from,
+            to: self.to,
+            sn: self.sn,
+            two_way: self.two_way,
+            data: self.data,
+            expires_at: self.expires_at,
+            state: self.state,
+            channel,
+            handler_gas: DEFAULT_HANDLER_GAS.as_gas(),
+            deposit: self.deposit,
+            payer: Some(self.payer),
+        }
+    }
 }
 
 fn archive_slot(id: u64) -> (u64, u32) {
@@ -158,13 +285,56 @@ pub(crate) fn archive_get(archive: &LookupMap<u64, u64>, id: u64) -> u8 {
 }
 
 impl Connector {
+    /// A sent two-way message, converting a v1 record on the way.
+    pub(crate) fn pending_mut(&mut self, sn: u64) -> Option<&mut PendingCall> {
+        if !self.pending.contains_key(&sn) {
+            let old = self.legacy.pending.remove(&sn)?;
+            self.pending.insert(sn, old.upgrade(self.legacy.channel));
+        }
+        self.pending.get_mut(&sn)
+    }
+
+    /// A sent two-way message as it stands (v1 records converted without writing).
+    pub(crate) fn pending_view(&self, sn: u64) -> Option<PendingCall> {
+        self.pending.get(&sn).cloned().or_else(|| {
+            self.legacy
+                .pending
+                .get(&sn)
+                .map(|p| p.clone().upgrade(self.legacy.channel))
+        })
+    }
+
+    /// A received request, converting a v1 record on the way.
+    pub(crate) fn request_mut(&mut self, req_id: u64) -> Option<&mut Request> {
+        if !self.requests.contains_key(&req_id) {
+            let old = self.legacy.requests.remove(&req_id)?;
+            self.requests
+                .insert(req_id, old.upgrade(self.legacy.channel));
+        }
+        self.requests.get_mut(&req_id)
+    }
+
+    pub(crate) fn request_view(&self, req_id: u64) -> Option<Request> {
+        self.requests.get(&req_id).cloned().or_else(|| {
+            self.legacy
+                .requests
+                .get(&req_id)
+                .map(|r| r.clone().upgrade(self.legacy.channel))
+        })
+    }
+
     /// State of a message this connector sent (`sn` from `send_call_message`).
     pub(crate) fn sent_state(&self, sn: u64) -> MessageState {
         if sn == 0 || sn >= self.next_sn {
             return MessageState::Unknown;
         }
-        if let Some(p) = self.pending.get(&sn) {
+        if let Some(p) = self.pending_view(sn) {
             return match p.state {
+                PendingState::AwaitingResponse
+                    if self.channel_status(p.channel) == crate::ChannelStatus::Dead =>
+                {
+                    MessageState::ExecutionFailed
+                }
                 PendingState::AwaitingResponse => MessageState::AwaitingResponse,
                 PendingState::RollbackEnabled => MessageState::ExecutionFailed,
                 PendingState::RollingBack => MessageState::Executing,
@@ -182,7 +352,7 @@ impl Connector {
         if req_id == 0 || req_id >= self.next_req_id {
             return MessageState::Unknown;
         }
-        if let Some(r) = self.requests.get(&req_id) {
+        if let Some(r) = self.request_view(req_id) {
             return match r.state {
                 RequestState::Delivered => MessageState::Delivered,
                 RequestState::Executing => MessageState::Executing,
@@ -197,20 +367,35 @@ impl Connector {
         }
     }
 
-    /// Remove a received request, refund its deposit to the relayer that paid it and archive
-    /// its final state.
+    /// Remove a received request, refund a relayer's deposit (v1 records; the connector's own
+    /// stake simply stops being used) and archive its final state.
     pub(crate) fn clear_request(&mut self, req_id: u64, final_state: u8) -> Option<Request> {
-        let request = self.requests.remove(&req_id)?;
-        crate::refund(&request.payer, request.deposit);
+        let request = match self.requests.remove(&req_id) {
+            Some(r) => r,
+            None => self
+                .legacy
+                .requests
+                .remove(&req_id)?
+                .upgrade(self.legacy.channel),
+        };
+        if let Some(payer) = &request.payer {
+            crate::refund(payer, request.deposit);
+        }
         archive_set(&mut self.received_archive, req_id, final_state);
         Some(request)
     }
 
-    /// Remove a sent two-way message, refund its deposit to the dapp and archive its final
-    /// state.
+    /// Remove a sent two-way message, refund its deposit and archive its final state.
     pub(crate) fn clear_pending(&mut self, sn: u64, final_state: u8) -> Option<PendingCall> {
-        let pending = self.pending.remove(&sn)?;
-        crate::refund(&pending.from, pending.deposit);
+        let pending = match self.pending.remove(&sn) {
+            Some(p) => p,
+            None => self
+                .legacy
+                .pending
+                .remove(&sn)?
+                .upgrade(self.legacy.channel),
+        };
+        crate::refund(pending.refund_account(), pending.deposit);
         archive_set(&mut self.sent_archive, sn, final_state);
         Some(pending)
     }

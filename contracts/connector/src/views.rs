@@ -1,7 +1,10 @@
 //! JSON views for dapps, relayers and operators.
 
-use crate::records::{pending_deposit_bound, request_deposit_bound};
-use crate::{Connector, ConnectorExt, MessageState, PendingState, RequestState};
+use crate::records::{pending_bytes_bound, request_bytes_bound, storage_cost};
+use crate::xcall::execute_gas;
+use crate::{
+    Channel, ChannelStatus, Connector, ConnectorExt, MessageState, PendingState, RequestState,
+};
 use near_sdk::json_types::{Base64VecU8, U128, U64};
 use near_sdk::{near, AccountId};
 
@@ -9,6 +12,7 @@ use near_sdk::{near, AccountId};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigView {
     pub light_client: AccountId,
+    pub calimero_executor: AccountId,
     pub local_net: String,
     pub remote_net: String,
     pub locker: Option<AccountId>,
@@ -24,7 +28,8 @@ pub struct ConfigView {
 pub struct ChannelView {
     pub locker: Option<AccountId>,
     pub channel: u32,
-    /// Next sequence number this connector sends.
+    pub status: ChannelStatus,
+    /// Next sequence number this connector sends on the channel.
     pub next_out: U64,
     /// Watermark: every message from the locker below it was delivered.
     pub next_in: U64,
@@ -43,6 +48,8 @@ pub struct FeesView {
     pub relay_rollback_fee: U128,
     pub relay_fee_collector: Option<AccountId>,
     pub accrued_relay: U128,
+    pub cross_call_fee: U128,
+    pub storage_byte_price: U128,
 }
 
 #[near(serializers = [json])]
@@ -54,6 +61,11 @@ pub struct PendingView {
     pub rollback: Base64VecU8,
     pub state: PendingState,
     pub deposit: U128,
+    pub refund_to: AccountId,
+    pub channel: u32,
+    pub handler_gas: U64,
+    /// Least prepaid gas of `execute_rollback`.
+    pub execute_gas: U64,
 }
 
 #[near(serializers = [json])]
@@ -67,8 +79,37 @@ pub struct RequestView {
     pub data: Base64VecU8,
     pub expires_at: U64,
     pub state: RequestState,
-    pub payer: AccountId,
+    pub channel: u32,
+    pub handler_gas: U64,
+    /// Least prepaid gas of `execute_call`.
+    pub execute_gas: U64,
+    /// Storage staked for the record.
     pub deposit: U128,
+    /// Who staked it (`null`: the connector).
+    pub payer: Option<AccountId>,
+}
+
+#[near(serializers = [json])]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrossCallView {
+    pub request_id: U64,
+    pub channel: u32,
+    pub initiator: AccountId,
+    pub callback: String,
+}
+
+impl Connector {
+    fn channel_view(&self, c: &Channel) -> ChannelView {
+        ChannelView {
+            locker: Some(c.locker.clone()),
+            channel: c.id,
+            status: self.channel_status(c.id),
+            next_out: U64(c.next_out),
+            next_in: U64(c.next_in),
+            ahead: c.ahead,
+            window: self.window,
+        }
+    }
 }
 
 #[near]
@@ -76,39 +117,60 @@ impl Connector {
     pub fn config(&self) -> ConfigView {
         ConfigView {
             light_client: self.light_client.clone(),
+            calimero_executor: self.calimero_executor.clone(),
             local_net: self.local_net.clone(),
             remote_net: self.remote_net.clone(),
-            locker: self.locker.clone(),
+            locker: self.current.as_ref().map(|c| c.locker.clone()),
             message_ttl: U64(self.message_ttl / 1_000_000_000),
             allow_list_enforced: self.allow_list_enforced,
             allow_suffixes: self
                 .allow_suffixes
                 .iter()
-                .map(|s| format!("*{s}"))
+                .map(|s| ["*", s].concat())
                 .collect(),
         }
     }
 
-    /// Replay state of the channel from the locker, and the outbound counter.
+    /// The account inbound Calimero calls come from: a dapp accepts a Calimero call only when
+    /// its predecessor is this account, and finds the remote initiator in `calimero_initiator_id`.
+    pub fn calimero_executor(&self) -> AccountId {
+        self.calimero_executor.clone()
+    }
+
+    /// Replay state and outbound counter of the current channel (`locker: null` before one is
+    /// set).
     pub fn channel(&self) -> ChannelView {
-        ChannelView {
-            locker: self.locker.clone(),
-            channel: self.channel,
-            next_out: U64(self.next_out),
-            next_in: U64(self.next_in),
-            ahead: self.ahead,
-            window: self.window,
+        match &self.current {
+            Some(c) => self.channel_view(c),
+            None => ChannelView {
+                locker: None,
+                channel: self.next_channel.saturating_sub(1),
+                status: ChannelStatus::Dead,
+                next_out: U64(0),
+                next_in: U64(0),
+                ahead: 0,
+                window: self.window,
+            },
         }
     }
 
-    /// Whether the locker's message `nsn` was delivered here.
+    /// Every open channel: the current one first, then the retired ones.
+    pub fn channels(&self) -> Vec<ChannelView> {
+        self.current
+            .iter()
+            .chain(self.retired.iter())
+            .map(|c| self.channel_view(c))
+            .collect()
+    }
+
+    /// Whether the current locker's message `nsn` was delivered here.
     pub fn is_delivered(&self, nsn: U64) -> bool {
-        self.seen(nsn.0) == crate::replay::Seen::Delivered
+        self.is_delivered_current(nsn.0)
     }
 
     /// State of an xCall message sent from here (by `sn`): unknown, sent (one-way),
-    /// awaiting_response, executed_ok, execution_failed (rollback pending), executing (rollback in
-    /// flight), rolled_back.
+    /// awaiting_response, executed_ok, execution_failed (rollback possible), executing
+    /// (rollback in flight), rolled_back.
     pub fn message_state(&self, sn: U64) -> MessageState {
         self.sent_state(sn.0)
     }
@@ -121,29 +183,46 @@ impl Connector {
 
     /// A sent two-way message that is not cleared yet.
     pub fn get_pending_message(&self, sn: U64) -> Option<PendingView> {
-        self.pending.get(&sn.0).map(|p| PendingView {
+        self.pending_view(sn.0).map(|p| PendingView {
             sn,
-            from: p.from.clone(),
-            to: p.to.clone(),
-            rollback: Base64VecU8(p.rollback.clone()),
+            refund_to: p.refund_account().clone(),
+            from: p.from,
+            to: p.to,
+            rollback: Base64VecU8(p.rollback),
             state: p.state,
             deposit: U128(p.deposit),
+            channel: p.channel,
+            handler_gas: U64(p.handler_gas),
+            execute_gas: U64(execute_gas(p.handler_gas).as_gas()),
         })
     }
 
     /// A received message that is not cleared yet.
     pub fn get_request(&self, req_id: U64) -> Option<RequestView> {
-        self.requests.get(&req_id.0).map(|r| RequestView {
+        self.request_view(req_id.0).map(|r| RequestView {
             req_id,
-            from: r.from.clone(),
-            to: r.to.clone(),
+            from: r.from,
+            to: r.to,
             sn: U64(r.sn),
             two_way: r.two_way,
-            data: Base64VecU8(r.data.clone()),
+            data: Base64VecU8(r.data),
             expires_at: U64(r.expires_at),
             state: r.state,
-            payer: r.payer.clone(),
+            channel: r.channel,
+            handler_gas: U64(r.handler_gas),
+            execute_gas: U64(execute_gas(r.handler_gas).as_gas()),
             deposit: U128(r.deposit),
+            payer: r.payer,
+        })
+    }
+
+    /// A sent Calimero call awaiting its response (calls without a callback keep no record).
+    pub fn get_cross_call(&self, request_id: U64) -> Option<CrossCallView> {
+        self.cross_calls.get(&request_id.0).map(|r| CrossCallView {
+            request_id,
+            channel: r.channel,
+            initiator: r.initiator.clone(),
+            callback: r.callback.clone(),
         })
     }
 
@@ -157,6 +236,8 @@ impl Connector {
             relay_rollback_fee: U128(f.relay_rollback_fee),
             relay_fee_collector: f.relay_fee_collector.clone(),
             accrued_relay: U128(f.accrued_relay),
+            cross_call_fee: U128(f.cross_call_fee),
+            storage_byte_price: U128(f.storage_byte_price),
         }
     }
 
@@ -164,18 +245,19 @@ impl Connector {
     /// `rollback_len` bytes of rollback data (a one-way message takes none); attach `get_fee`
     /// plus this, the surplus is refunded.
     pub fn get_send_deposit(&self, rollback_len: u32) -> U128 {
-        U128(pending_deposit_bound(
+        U128(storage_cost(pending_bytes_bound(
             rollback_len.into(),
             self.remote_net.len() as u64,
-        ))
+        )))
     }
 
-    /// Upper bound of the deposit `xcall_receive_message` takes for `data_len` bytes of data.
+    /// Upper bound of the storage this connector stakes for a delivered message of `data_len`
+    /// bytes (relayers attach nothing; the sender's fee on the other chain covers it).
     pub fn get_delivery_deposit(&self, data_len: u32) -> U128 {
-        U128(request_deposit_bound(
+        U128(storage_cost(request_bytes_bound(
             data_len.into(),
             self.remote_net.len() as u64,
-        ))
+        )))
     }
 
     pub fn is_allowed(&self, account: AccountId) -> bool {

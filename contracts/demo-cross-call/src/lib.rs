@@ -2,6 +2,10 @@
 //! `greeter.greet({"name": …})` on the other chain; `cross_call` returns a request id, recorded
 //! as pending. When the response is proven back, the connector calls `on_greeting` with
 //! Calimero's JSON plus the request id, and the result is recorded under that id.
+//!
+//! The callback trusts only its connector (`predecessor == connector`: the connector calls a
+//! Calimero callback only with the response to a request this dapp sent), and records a result
+//! only for a request it is still waiting for, once.
 
 use near_sdk::json_types::U64;
 use near_sdk::store::LookupMap;
@@ -77,7 +81,7 @@ impl CrossCallDemo {
         Some(id)
     }
 
-    /// The Calimero source callback: only the connector may call it.
+    /// The Calimero source callback: only the connector may call it, once per pending request.
     pub fn on_greeting(
         &mut self,
         response: Option<Vec<u8>>,
@@ -87,6 +91,10 @@ impl CrossCallDemo {
         require!(
             env::predecessor_account_id() == self.connector,
             "ERR_NOT_CONNECTOR: only the connector delivers responses"
+        );
+        require!(
+            self.results.get(&request_id.0) == Some(&CallResult::Pending),
+            "ERR_NOT_PENDING: no greeting awaits this request id"
         );
         let result = match response {
             Some(bytes) => CallResult::Ok {
@@ -174,6 +182,18 @@ mod tests {
             U64(8),
         );
         d.on_greeting(None, "greeter.b.near".parse().unwrap(), U64(7));
+        // Answered: a second answer, or one for a request never sent, is refused.
+        for id in [7, 8, 9] {
+            call_as(CONNECTOR);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                d.on_greeting(
+                    Some(b"1".to_vec()),
+                    "greeter.b.near".parse().unwrap(),
+                    U64(id),
+                )
+            }));
+            assert!(r.is_err(), "{id}");
+        }
         assert_eq!(
             d.get_result(U64(8)),
             Some(CallResult::Ok {

@@ -5,9 +5,16 @@
 //! `execute_rollback(sn)` hands the rollback data to this ledger (with `from` = the connector's
 //! own address), and the sender is refunded.
 //!
-//! Fees: the caller of `transfer` attaches `get_fee(net, true)` plus `get_send_deposit(len)` of
-//! the connector; the connector refunds any surplus and, later, the storage deposit to this
-//! ledger (the sending contract), which keeps them (a demo simplification).
+//! Fees: the caller of `transfer` attaches `get_fee(net, true, None)` plus
+//! `get_send_deposit(len)` of the connector; the ledger passes the caller as `refund_to`, so that
+//! the connector returns the surplus at once and the storage deposit when the message is cleared
+//! to the caller, not to the ledger. `register` takes the storage of the new account from the
+//! caller (surplus refunded); only the owner mints.
+//!
+//! Trust: `handle_call_message` accepts only its connector as predecessor; a message is a credit
+//! only from the peer ledger's address on the other network, a refund only from the connector's
+//! own address (a rollback). Calimero calls come from the executor, never the connector, so they
+//! can reach neither.
 
 use near_sdk::json_types::{Base64VecU8, U128, U64};
 use near_sdk::store::LookupMap;
@@ -40,12 +47,30 @@ pub enum LedgerMessage {
 #[near(contract_state)]
 #[derive(PanicOnDefault)]
 pub struct Ledger {
+    /// Who may mint.
+    owner: AccountId,
     connector: AccountId,
     /// `btp://<local net>/<connector>`: the `from` of a rollback.
     connector_address: String,
     /// `btp://<remote net>/<peer ledger>`.
     peer: String,
     balances: LookupMap<AccountId, u128>,
+}
+
+/// Storage of one balance entry for an account id of `len` characters: the map's key (prefix
+/// `b`, the borsh account id), the u128 value and NEAR's 40 bytes per record.
+fn entry_cost(len: u64) -> u128 {
+    u128::from(1 + 4 + len + 16 + 40) * env::storage_byte_cost().as_yoctonear()
+}
+
+fn cost_of_registering(who: &AccountId) -> u128 {
+    entry_cost(who.len() as u64)
+}
+
+fn refund(to: &AccountId, amount: u128) {
+    if amount > 0 {
+        Promise::new(to.clone()).transfer(NearToken::from_yoctonear(amount));
+    }
 }
 
 impl Ledger {
@@ -60,14 +85,20 @@ impl Ledger {
 #[near]
 impl Ledger {
     /// `connector`: this chain's connector; `local_net`: this chain's network id; `peer`: the
-    /// BTP address of the ledger on the other chain.
+    /// BTP address of the ledger on the other chain; `owner` (default: the caller) mints.
     #[init]
-    pub fn new(connector: AccountId, local_net: String, peer: String) -> Self {
+    pub fn new(
+        connector: AccountId,
+        local_net: String,
+        peer: String,
+        owner: Option<AccountId>,
+    ) -> Self {
         require!(
             BtpAddress::parse(&peer).is_some(),
             "ERR_INVALID_PEER: expected btp://<net>/<account>"
         );
         Self {
+            owner: owner.unwrap_or_else(env::predecessor_account_id),
             connector_address: BtpAddress::format(&local_net, connector.as_str()),
             connector,
             peer,
@@ -75,16 +106,39 @@ impl Ledger {
         }
     }
 
-    /// Open an account (balance 0).
+    /// Open an account (balance 0), paying for its storage (`registration_cost()`; the surplus,
+    /// or everything when already registered, is refunded).
+    #[payable]
     pub fn register(&mut self) {
-        self.balances
-            .entry(env::predecessor_account_id())
-            .or_insert(0);
+        let who = env::predecessor_account_id();
+        let attached = env::attached_deposit().as_yoctonear();
+        if self.balances.contains_key(&who) {
+            refund(&who, attached);
+            return;
+        }
+        let cost = cost_of_registering(&who);
+        require!(
+            attached >= cost,
+            "ERR_STORAGE_DEPOSIT: attach registration_cost() for the new account's storage"
+        );
+        self.balances.insert(who.clone(), 0);
+        refund(&who, attached - cost);
     }
 
-    /// Demo faucet: credit yourself.
-    pub fn mint(&mut self, amount: U128) {
-        self.credit(&env::predecessor_account_id(), amount.0);
+    /// What `register` costs the caller: the storage of one balance entry (for the longest
+    /// account id; the surplus is refunded).
+    pub fn registration_cost(&self) -> U128 {
+        U128(entry_cost(64))
+    }
+
+    /// Demo faucet for the owner: credit `to` (default: the owner), who must be registered.
+    pub fn mint(&mut self, amount: U128, to: Option<AccountId>) {
+        require!(
+            env::predecessor_account_id() == self.owner,
+            "ERR_NOT_OWNER: only the owner mints"
+        );
+        let to = to.unwrap_or_else(|| self.owner.clone());
+        self.credit(&to, amount.0);
     }
 
     /// Send `amount` to `to` on the other chain. Payable: the xCall fee and storage deposit
@@ -113,7 +167,14 @@ impl Ledger {
             .with_attached_deposit(env::attached_deposit())
             .with_static_gas(GAS_SEND)
             .with_unused_gas_weight(0)
-            .send_call_message(self.peer.clone(), json(&data), Some(json(&rollback)))
+            .send_call_message(
+                self.peer.clone(),
+                json(&data),
+                Some(json(&rollback)),
+                None,
+                // The surplus and, later, the storage deposit go back to the caller.
+                Some(from.clone()),
+            )
             .then(
                 Self::ext(env::current_account_id())
                     .with_static_gas(GAS_ON_SENT)
@@ -137,9 +198,7 @@ impl Ledger {
                 if let Some(balance) = self.balances.get_mut(&from) {
                     *balance += amount.0;
                 }
-                if fee.0 > 0 {
-                    Promise::new(from).transfer(NearToken::from_yoctonear(fee.0));
-                }
+                refund(&from, fee.0);
                 None
             }
         }
@@ -198,13 +257,70 @@ mod tests {
         testing_env!(ctx.build());
     }
 
+    const OWNER: &str = "owner.a.near";
+
     fn ledger() -> Ledger {
-        call_as("owner.a.near", 0);
-        let mut l = Ledger::new(CONNECTOR.parse().unwrap(), "a".into(), PEER.into());
-        call_as("alice.a.near", 0);
+        call_as(OWNER, 0);
+        let mut l = Ledger::new(CONNECTOR.parse().unwrap(), "a".into(), PEER.into(), None);
+        call_as("alice.a.near", NEAR);
         l.register();
-        l.mint(U128(100));
+        call_as(OWNER, 0);
+        l.mint(U128(100), Some(acc("alice.a.near")));
         l
+    }
+
+    const NEAR: u128 = 10u128.pow(24);
+
+    fn transfers() -> Vec<(String, u128)> {
+        get_created_receipts()
+            .into_iter()
+            .flat_map(|r| {
+                let to = r.receiver_id.to_string();
+                r.actions.into_iter().filter_map(move |a| match a {
+                    MockAction::Transfer { deposit, .. } => {
+                        Some((to.clone(), deposit.as_yoctonear()))
+                    }
+                    _ => None,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn registering_takes_the_storage_from_the_caller_and_refunds_the_rest() {
+        call_as(OWNER, 0);
+        let mut l = Ledger::new(CONNECTOR.parse().unwrap(), "a".into(), PEER.into(), None);
+        let cost = cost_of_registering(&acc("bob.a.near"));
+        assert_eq!(cost, (1 + 4 + 10 + 16 + 40) * 10u128.pow(19));
+        assert!(l.registration_cost().0 >= cost);
+        call_as("bob.a.near", cost - 1);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l.register()));
+        assert!(r.is_err());
+        assert_eq!(l.balance_of(acc("bob.a.near")), None);
+        call_as("bob.a.near", cost + 5);
+        l.register();
+        assert_eq!(transfers(), vec![("bob.a.near".to_string(), 5)]);
+        assert_eq!(l.balance_of(acc("bob.a.near")), Some(U128(0)));
+        // Again: nothing more is taken.
+        call_as("bob.a.near", 7);
+        l.register();
+        assert_eq!(transfers(), vec![("bob.a.near".to_string(), 7)]);
+    }
+
+    #[test]
+    fn only_the_owner_mints_and_only_to_registered_accounts() {
+        let mut l = ledger();
+        call_as("alice.a.near", 0);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            l.mint(U128(1_000_000), None)
+        }));
+        assert!(r.is_err());
+        assert_eq!(l.balance_of(acc("alice.a.near")), Some(U128(100)));
+        call_as(OWNER, 0);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            l.mint(U128(1), Some(acc("carol.a.near")))
+        }));
+        assert!(r.is_err());
     }
 
     fn acc(s: &str) -> AccountId {
@@ -246,6 +362,8 @@ mod tests {
         );
         let json: serde_json::Value = serde_json::from_slice(&args).unwrap();
         assert_eq!(json["to"], PEER);
+        // Surplus and storage refunds go to the user, not the ledger.
+        assert_eq!(json["refund_to"], "alice.a.near");
         let data: Base64VecU8 = serde_json::from_value(json["data"].clone()).unwrap();
         let data: LedgerMessage = serde_json::from_slice(&data.0).unwrap();
         assert_eq!(

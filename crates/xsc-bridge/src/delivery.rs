@@ -53,7 +53,9 @@ pub struct DeliveryConfig {
     pub concurrency: usize,
     /// Prepaid gas of a delivery (a Calimero call needs 25 Tgas plus its destination gas).
     pub gas: u64,
-    /// Deposit attached to `xcall_receive_message` (the request's storage; surplus refunded).
+    /// Deposit attached to `xcall_receive_message`. None is needed (the connector stakes the
+    /// request's storage, paid by the sender's fee; anything attached is refunded); a connector
+    /// deployed before that change needed 0.1 NEAR.
     pub xcall_deposit: u128,
     pub max_attempts: u32,
     pub retry: RetryPolicy,
@@ -72,7 +74,7 @@ impl DeliveryConfig {
             batch: 64,
             concurrency: 32,
             gas: MAX_GAS_300T,
-            xcall_deposit: 100_000_000_000_000_000_000_000, // 0.1 NEAR
+            xcall_deposit: 0,
             max_attempts: 10,
             retry: RetryPolicy {
                 max_retries: u32::MAX,

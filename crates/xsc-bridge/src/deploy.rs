@@ -7,9 +7,12 @@
 //!    RPC**, a final light client block (`next_light_client_block` of a block a few heights
 //!    below Y's final head) and the ordered producers of its epoch
 //!    (`EXPERIMENTAL_validators_ordered` at that block). A failed init undoes the whole batch;
-//! 2. the connector at `connector.P`, the same way, `new{light_client, local_net, remote_net,
-//!    locker}` with the locker being Y's connector: this is `set_locker` done at init (the
-//!    connector's `set_locker` is for replacing it later);
+//! 2. the connector at `connector.P`, the same way, `new{light_client, calimero_executor,
+//!    local_net, remote_net, locker}` with the locker being Y's connector: this is `set_locker`
+//!    done at init (the connector's `set_locker` is for replacing it later); then its Calimero
+//!    executor at `calimero-executor.P`, created, funded, deployed and initialised (borsh
+//!    `new(connector)`) in one transaction **without any access key**: nobody can ever change
+//!    what inbound Calimero calls are made from;
 //! 3. optionally the demo dapps (`greeter.P`, `cross-call.P`, `xcall-transfer.P`), each put on
 //!    the connector's allow list.
 //!
@@ -41,6 +44,8 @@ fn err(e: impl std::fmt::Display) -> DeployError {
 pub struct Accounts {
     pub light_client: String,
     pub connector: String,
+    /// The connector's Calimero executor (no access key).
+    pub calimero_executor: String,
     pub greeter: String,
     pub cross_call: String,
     pub xcall_transfer: String,
@@ -52,6 +57,7 @@ impl Accounts {
         Accounts {
             light_client: format!("lc.{parent}"),
             connector: format!("connector.{parent}"),
+            calimero_executor: format!("calimero-executor.{parent}"),
             greeter: format!("greeter.{parent}"),
             cross_call: format!("cross-call.{parent}"),
             xcall_transfer: format!("xcall-transfer.{parent}"),
@@ -80,6 +86,8 @@ pub struct DeployOptions {
     /// state).
     pub contract_balance: u128,
     pub dapp_balance: u128,
+    /// Balance of the Calimero executor account (its code and one account id).
+    pub executor_balance: u128,
     pub max_stored_blocks: Option<u32>,
 }
 
@@ -90,6 +98,7 @@ impl Default for DeployOptions {
             demo: false,
             contract_balance: 10 * NEAR,
             dapp_balance: 5 * NEAR,
+            executor_balance: NEAR,
             max_stored_blocks: None,
         }
     }
@@ -196,6 +205,20 @@ pub async fn create_and_deploy(
     code: Vec<u8>,
     init: Option<(&str, serde_json::Value)>,
 ) -> Result<DeployStep, DeployError> {
+    let init = init.map(|(m, args)| (m, serde_json::to_vec(&args).expect("json")));
+    create_and_deploy_with(tx, account, balance, code, init, true).await
+}
+
+/// [`create_and_deploy`] with raw init arguments, and without adding the signer's key when
+/// `with_key` is false (an account nobody can ever sign for: its code can never change).
+pub async fn create_and_deploy_with(
+    tx: &TxSender,
+    account: &str,
+    balance: u128,
+    code: Vec<u8>,
+    init: Option<(&str, Vec<u8>)>,
+    with_key: bool,
+) -> Result<DeployStep, DeployError> {
     let want = code_hash(&code);
     if let Some(info) = tx
         .rpc()
@@ -217,15 +240,14 @@ pub async fn create_and_deploy(
             )
         }));
     }
-    let mut acts = actions::create_funded_account(tx.signer().public_key(), balance);
+    let mut acts = if with_key {
+        actions::create_funded_account(tx.signer().public_key(), balance)
+    } else {
+        vec![actions::create_account(), actions::transfer(balance)]
+    };
     acts.push(actions::deploy_contract(code));
     if let Some((method, args)) = init {
-        acts.push(actions::function_call(
-            method,
-            serde_json::to_vec(&args).expect("json"),
-            MAX_GAS_300T,
-            0,
-        ));
+        acts.push(actions::function_call(method, args, MAX_GAS_300T, 0));
     }
     let out = tx.send(account, acts).await.map_err(err)?;
     if let Some(f) = out.failure() {
@@ -271,6 +293,7 @@ pub async fn deploy_pair(
     }
     let lc_wasm = read_wasm(&opts.res_dir, "xsc_light_client.wasm")?;
     let conn_wasm = read_wasm(&opts.res_dir, "xsc_connector.wasm")?;
+    let exec_wasm = read_wasm(&opts.res_dir, "xsc_calimero_executor.wasm")?;
     let demo_wasm = if opts.demo {
         Some((
             read_wasm(&opts.res_dir, "xsc_demo_greeter.wasm")?,
@@ -338,6 +361,7 @@ pub async fn deploy_pair(
                 "new",
                 json!({
                     "light_client": x.accounts.light_client,
+                    "calimero_executor": x.accounts.calimero_executor,
                     "local_net": x.name,
                     "remote_net": y.name,
                     "locker": y.accounts.connector,
@@ -354,13 +378,32 @@ pub async fn deploy_pair(
             y.name,
             unchanged(conn_step)
         ));
+        // Borsh of the account id (a string; the executor's init validates it).
+        let exec_step = create_and_deploy_with(
+            &x.tx,
+            &x.accounts.calimero_executor,
+            opts.executor_balance,
+            exec_wasm.clone(),
+            Some(("new", borsh::to_vec(&x.accounts.connector).map_err(err)?)),
+            false,
+        )
+        .await?;
+        progress(&format!(
+            "[{}] Calimero executor {} (no access key){}",
+            x.name,
+            x.accounts.calimero_executor,
+            unchanged(exec_step)
+        ));
         if let Some((greeter, cross, xfer)) = &demo_wasm {
             create_and_deploy(
                 &x.tx,
                 &x.accounts.greeter,
                 opts.dapp_balance,
                 greeter.clone(),
-                None,
+                Some((
+                    "new",
+                    json!({ "calimero_executor": x.accounts.calimero_executor }),
+                )),
             )
             .await?;
             create_and_deploy(

@@ -94,6 +94,8 @@ pub const RETRYABLE: &[&str] = &[
     "ERR_BEYOND_WINDOW",
     "ERR_NOT_ENOUGH_GAS",
     "ERR_INSUFFICIENT_DEPOSIT",
+    // The connector cannot stake the request's storage now (its owner tops it up).
+    "ERR_CONNECTOR_BALANCE",
     "ERR_LOCKER_NOT_SET",
     // The light client may have moved (a proof against a block it no longer stores), or not
     // yet executed the update the delivery was signed after. Through the connector's own

@@ -21,6 +21,9 @@ use xsc_bridge::tx::{TxOptions, TxSender, MAX_GAS_300T};
 
 pub type DemoResult<T> = Result<T, String>;
 
+/// Attached to the demo ledger's `register` (its storage; the surplus is refunded).
+pub const REGISTER_DEPOSIT: u128 = NEAR / 100;
+
 fn s(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
@@ -507,7 +510,14 @@ pub async fn run_demo(pair: &LocalPair, out: &(dyn Fn(&str) + Sync)) -> DemoResu
 
     out("── 2. xCall two-way message that fails and is rolled back ──");
     let ledger_a = &pair.deployed[0].accounts.xcall_transfer;
-    call(&pair.users[0], ledger_a, "register", json!({}), 0).await?;
+    call(
+        &pair.users[0],
+        ledger_a,
+        "register",
+        json!({}),
+        REGISTER_DEPOSIT,
+    )
+    .await?;
     call(
         &pair.users[0],
         ledger_a,

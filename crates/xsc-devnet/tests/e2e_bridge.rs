@@ -145,12 +145,24 @@ async fn e2e_xcall_one_way_two_way_success_and_rollback() {
     println!("one-way sn {sn} delivered as {req}");
 
     // Two-way success: the recipient is registered on B.
-    demo::call(&p.users[1], &ledger_b, "register", json!({}), 0)
-        .await
-        .unwrap();
-    demo::call(&p.users[0], &ledger_a, "register", json!({}), 0)
-        .await
-        .unwrap();
+    demo::call(
+        &p.users[1],
+        &ledger_b,
+        "register",
+        json!({}),
+        demo::REGISTER_DEPOSIT,
+    )
+    .await
+    .unwrap();
+    demo::call(
+        &p.users[0],
+        &ledger_a,
+        "register",
+        json!({}),
+        demo::REGISTER_DEPOSIT,
+    )
+    .await
+    .unwrap();
     demo::call(&p.users[0], &ledger_a, "mint", json!({"amount": "100"}), 0)
         .await
         .unwrap();

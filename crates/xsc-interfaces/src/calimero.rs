@@ -139,6 +139,142 @@ impl CrossResponseEvent {
     }
 }
 
+/// The reserved top-level key under which the receiving connector passes the remote initiator
+/// of an inbound Calimero call to the destination: `"calimero_initiator_id": "<account on the
+/// other chain>"`. It mirrors the `calimero_predecessor_id` of the source callback. Only the
+/// connector writes it: arguments that already hold this string anywhere are refused.
+pub const INITIATOR_KEY: &str = "calimero_initiator_id";
+
+/// Why `destination_contract_args` cannot be carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgsError {
+    /// The arguments already hold [`INITIATOR_KEY`] (as raw text, or as a JSON string once its
+    /// escapes are decoded): only the connector may write it.
+    ReservedKey,
+    /// A JSON array: serde fills a struct's fields from an array by position, so a destination
+    /// method would take a positional `calimero_initiator_id` from the sender. Refused.
+    Array,
+}
+
+/// JSON's insignificant whitespace.
+fn is_json_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn first_significant(args: &[u8]) -> Option<(usize, u8)> {
+    args.iter()
+        .copied()
+        .enumerate()
+        .find(|(_, b)| !is_json_ws(*b))
+}
+
+fn hex(b: u8) -> Option<u32> {
+    (b as char).to_digit(16)
+}
+
+/// Whether any JSON string of `args` (keys and values, at any depth) decodes to `key`, which is
+/// ASCII. A scan of string tokens only (no full parse): escapes such as `\u005f` cannot hide the
+/// key from it. Text that is not JSON is scanned the same way, harmlessly.
+fn holds_string(args: &[u8], key: &[u8]) -> bool {
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        // A string token: decode it, comparing with `key` as it goes.
+        i += 1;
+        let mut matched = 0usize;
+        let mut equal = true;
+        let push = |c: u32, matched: &mut usize, equal: &mut bool| {
+            if *equal && *matched < key.len() && c == u32::from(key[*matched]) {
+                *matched += 1;
+            } else {
+                *equal = false;
+            }
+        };
+        loop {
+            let Some(&b) = args.get(i) else {
+                return false;
+            };
+            i += 1;
+            match b {
+                b'"' => break,
+                b'\\' => {
+                    let Some(&e) = args.get(i) else {
+                        return false;
+                    };
+                    i += 1;
+                    let c = match e {
+                        b'u' => {
+                            let code = args.get(i..i + 4).and_then(|h| {
+                                h.iter().try_fold(0u32, |acc, &d| Some(acc * 16 + hex(d)?))
+                            });
+                            match code {
+                                Some(code) => {
+                                    i += 4;
+                                    code
+                                }
+                                None => u32::MAX,
+                            }
+                        }
+                        b'b' => 8,
+                        b'f' => 12,
+                        b'n' => 10,
+                        b'r' => 13,
+                        b't' => 9,
+                        other => u32::from(other),
+                    };
+                    push(c, &mut matched, &mut equal);
+                }
+                other => push(u32::from(other), &mut matched, &mut equal),
+            }
+        }
+        if equal && matched == key.len() {
+            return true;
+        }
+    }
+    false
+}
+
+/// Check `destination_contract_args` on the sending side: refused when they hold
+/// [`INITIATOR_KEY`] anywhere or are a JSON array.
+pub fn check_args(args: &[u8]) -> Result<(), ArgsError> {
+    let key = INITIATOR_KEY.as_bytes();
+    if args.windows(key.len()).any(|w| w == key) || holds_string(args, key) {
+        return Err(ArgsError::ReservedKey);
+    }
+    if matches!(first_significant(args), Some((_, b'['))) {
+        return Err(ArgsError::Array);
+    }
+    Ok(())
+}
+
+/// The arguments the destination of an inbound Calimero call receives: for a JSON object, the
+/// same object with `"calimero_initiator_id": "<initiator>"` inserted as its first key; any
+/// other argument bytes unchanged (the destination then learns no origin from them). Refused as
+/// [`check_args`] refuses. `initiator` must be a valid account id (no character to escape).
+pub fn with_initiator(args: &[u8], initiator: &str) -> Result<Vec<u8>, ArgsError> {
+    check_args(args)?;
+    let Some((open, b'{')) = first_significant(args) else {
+        return Ok(args.to_vec());
+    };
+    let rest = &args[open + 1..];
+    let empty = matches!(first_significant(rest), Some((_, b'}')));
+    let mut out = Vec::with_capacity(args.len() + INITIATOR_KEY.len() + initiator.len() + 8);
+    out.extend_from_slice(&args[..=open]);
+    out.push(b'"');
+    out.extend_from_slice(INITIATOR_KEY.as_bytes());
+    out.extend_from_slice(b"\":\"");
+    out.extend_from_slice(initiator.as_bytes());
+    out.push(b'"');
+    if !empty {
+        out.push(b',');
+    }
+    out.extend_from_slice(rest);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +367,124 @@ mod tests {
         );
         assert!(!field_is_safe("a:b"));
         assert!(field_is_safe("method_name"));
+    }
+
+    #[test]
+    fn the_initiator_is_inserted_first_into_json_objects_only() {
+        let with = |a: &str| {
+            String::from_utf8(with_initiator(a.as_bytes(), "dapp.a.near").unwrap()).unwrap()
+        };
+        assert_eq!(
+            with(r#"{"name":"ada"}"#),
+            r#"{"calimero_initiator_id":"dapp.a.near","name":"ada"}"#
+        );
+        assert_eq!(with("{}"), r#"{"calimero_initiator_id":"dapp.a.near"}"#);
+        assert_eq!(
+            with(" \n{ } "),
+            " \n{\"calimero_initiator_id\":\"dapp.a.near\" } "
+        );
+        // What comes out is JSON whose top-level key is the initiator.
+        let v: serde_json::Value =
+            serde_json::from_str(&with(r#" {"a": {"b": [1, "x"]}, "c": null}"#)).unwrap();
+        assert_eq!(v["calimero_initiator_id"], "dapp.a.near");
+        assert_eq!(v["a"]["b"][1], "x");
+        // Not an object: unchanged (no origin).
+        for other in ["", "\"text\"", "42", "null", "not json", "\u{0}\u{1}borsh"] {
+            assert_eq!(with(other), other);
+        }
+    }
+
+    #[test]
+    fn arguments_holding_the_reserved_key_or_an_array_are_refused() {
+        for bad in [
+            r#"{"calimero_initiator_id":"victim.a.near"}"#,
+            r#"{"a":{"calimero_initiator_id":"victim.a.near"}}"#,
+            r#"{"a":"calimero_initiator_id"}"#,
+            // Escapes cannot hide it from a parser that decodes keys.
+            r#"{"calimero\u005finitiator_id":"victim.a.near"}"#,
+            r#"{"\u0063alimero_initiator_id":"victim.a.near"}"#,
+            r#"{"calimero_initiator\u005Fid":"victim.a.near"}"#,
+            // Not even inside a longer key or in text that is not JSON.
+            r#"{"calimero_initiator_idx":"x"}"#,
+            r#"{"a":"\"calimero_initiator_id"}"#,
+            "xxcalimero_initiator_idxx",
+        ] {
+            assert_eq!(
+                check_args(bad.as_bytes()),
+                Err(ArgsError::ReservedKey),
+                "{bad}"
+            );
+            assert_eq!(
+                with_initiator(bad.as_bytes(), "a.near"),
+                Err(ArgsError::ReservedKey),
+                "{bad}"
+            );
+        }
+        // serde fills a struct's fields from an array by position: refused.
+        for bad in [r#"["1000000","victim.a.near"]"#, " \t[1]", "[]"] {
+            assert_eq!(check_args(bad.as_bytes()), Err(ArgsError::Array), "{bad}");
+        }
+        // Near misses pass.
+        for ok in [
+            r#"{"calimero_initiator":"x"}"#,
+            r#"{"calimero_initiatorid":"x"}"#,
+            r#"{"calimero\u005finitiator":"x"}"#,
+            r#"{"unterminated"#,
+            r#"{"bad escape \u00"#,
+        ] {
+            assert_eq!(check_args(ok.as_bytes()), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_struct_parser_sees_the_connectors_initiator_only() {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Args {
+            amount: String,
+            calimero_initiator_id: String,
+        }
+        let out = with_initiator(br#"{"amount":"5"}"#, "alice.a.near").unwrap();
+        let a: Args = serde_json::from_slice(&out).unwrap();
+        assert_eq!(a.calimero_initiator_id, "alice.a.near");
+        // Without an object the field cannot be filled (arrays are refused above).
+        assert!(serde_json::from_slice::<Args>(&with_initiator(b"42", "x.near").unwrap()).is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever the other chain sends: no panic; an object gets the initiator as its only
+        /// `calimero_initiator_id` (a parser sees ours or refuses the text); anything else is
+        /// passed unchanged or refused.
+        #[test]
+        fn any_arguments_are_refused_passed_unchanged_or_given_exactly_our_initiator(
+            args in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            json in proptest::prelude::any::<std::collections::BTreeMap<String, u32>>(),
+        ) {
+            for input in [args, serde_json::to_vec(&json).unwrap()] {
+                match with_initiator(&input, "alice.near") {
+                    Err(ArgsError::ReservedKey) => {
+                        let key = INITIATOR_KEY.as_bytes();
+                        let raw = input.windows(key.len()).any(|w| w == key);
+                        let parsed = serde_json::from_slice::<serde_json::Value>(&input).ok();
+                        let decoded = parsed.as_ref().is_some_and(|v| v.to_string().contains(INITIATOR_KEY));
+                        proptest::prop_assert!(raw || decoded || holds_string(&input, key));
+                    }
+                    Err(ArgsError::Array) => {
+                        proptest::prop_assert_eq!(first_significant(&input).map(|(_, b)| b), Some(b'['));
+                    }
+                    Ok(out) if matches!(first_significant(&input), Some((_, b'{'))) => {
+                        let before = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&input);
+                        let after = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&out);
+                        proptest::prop_assert_eq!(before.is_ok(), after.is_ok());
+                        if let (Ok(mut before), Ok(after)) = (before, after) {
+                            proptest::prop_assert_eq!(&after[INITIATOR_KEY], "alice.near");
+                            before.insert(INITIATOR_KEY.into(), "alice.near".into());
+                            proptest::prop_assert_eq!(before, after);
+                        }
+                    }
+                    Ok(out) => proptest::prop_assert_eq!(out, input),
+                }
+            }
+        }
     }
 }

@@ -49,7 +49,10 @@ impl<'de> Deserialize<'de> for BalanceArg {
 #[ext_contract(ext_xsc_connector)]
 pub trait XscConnector {
     // --- Calimero API (wire-compatible) ---
-    /// Logs `CALIMERO_EVENT_CROSS_CALL` and returns the request id. Not payable.
+    /// Logs `CALIMERO_EVENT_CROSS_CALL` and returns the request id. Payable only for the
+    /// connector's optional Calimero fee (`get_cross_call_fee`, 0 by default: callers that attach
+    /// nothing keep working); any surplus is refunded.
+    #[payable]
     fn cross_call(
         &mut self,
         destination_contract_id: AccountId,
@@ -75,21 +78,27 @@ pub trait XscConnector {
     );
 
     // --- xCall API (IIP-52) ---
-    /// Payable: at least `get_fee(net, rollback.is_some())` plus, for a two-way message, the
-    /// storage deposit of the rollback data; the surplus is refunded. Returns the serial number.
+    /// Payable: at least `get_fee(net, rollback.is_some(), data.len())` plus, for a two-way
+    /// message, the storage deposit of the rollback data; the surplus is refunded (to
+    /// `refund_to`, default the caller). `handler_gas`: the least gas `handle_call_message`
+    /// gets on the destination and on rollback (default and bounds: the connector README).
+    /// Returns the serial number.
     #[payable]
     fn send_call_message(
         &mut self,
         to: String,
         data: Base64VecU8,
         rollback: Option<Base64VecU8>,
+        handler_gas: Option<Gas>,
+        refund_to: Option<AccountId>,
     ) -> U64;
     fn execute_call(&mut self, req_id: U64);
     fn execute_rollback(&mut self, sn: U64);
-    fn get_fee(&self, net: String, rollback: bool) -> U128;
-    /// Delivers a proven xCall message (borsh `(proof, height)`); the attached deposit pays for
-    /// storing the request until it is executed (surplus refunded at once, the rest when the
-    /// request is cleared).
+    /// IIP-52 `getFee`, plus the destination storage of `data_len` bytes of data (default: the
+    /// largest message, so that a caller who does not know the length is never short).
+    fn get_fee(&self, net: String, rollback: bool, data_len: Option<u32>) -> U128;
+    /// Delivers a proven xCall message (borsh `(proof, height)`). No deposit: the connector
+    /// stakes the request's storage itself (the sender paid for it in its fee).
     #[payable]
     fn xcall_receive_message(
         &mut self,
@@ -103,6 +112,25 @@ pub trait XscConnector {
         #[serializer(borsh)] proof: LightClientExecutionProof,
         #[serializer(borsh)] height: u64,
     );
+    /// The account inbound Calimero calls come from (`contracts/calimero-executor`).
+    fn calimero_executor(&self) -> AccountId;
+}
+
+/// The Calimero executor (`contracts/calimero-executor`): the unprivileged account inbound
+/// Calimero calls are made from. Only its connector may call it. Borsh arguments; the call
+/// returns the destination's promise, so the caller's callback receives the destination's result.
+#[allow(dead_code)]
+#[ext_contract(ext_calimero_executor)]
+pub trait CalimeroExecutor {
+    fn execute(
+        &self,
+        #[serializer(borsh)] destination: AccountId,
+        #[serializer(borsh)] method: String,
+        #[serializer(borsh)] args: Vec<u8>,
+        #[serializer(borsh)] gas: u64,
+    );
+    /// The connector it obeys.
+    fn connector(&self) -> AccountId;
 }
 
 /// The arguments of every delivery method: borsh `(LightClientExecutionProof, u64)`, where

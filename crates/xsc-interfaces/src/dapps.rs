@@ -1,4 +1,15 @@
-//! What dapps implement.
+//! What dapps implement, and how they tell who is calling.
+//!
+//! | predecessor | method | `from` / arguments | meaning |
+//! |---|---|---|---|
+//! | the connector | `handle_call_message` | `from` = `btp://<remote net>/<account>` | an xCall message from that account on the other chain |
+//! | the connector | `handle_call_message` | `from` = `btp://<local net>/<connector>` | an xCall rollback of a message this dapp sent |
+//! | the connector | the dapp's own Calimero callback method | [`CalimeroCallback`] | the response to a `cross_call` this dapp made |
+//! | the Calimero executor | any method | JSON object args carry `calimero_initiator_id` | an inbound Calimero call from that account on the other chain |
+//!
+//! The connector never makes inbound Calimero calls itself, never calls a Calimero callback
+//! named `handle_call_message`, and calls a Calimero callback only with the response to a request
+//! that same dapp sent.
 
 use near_sdk::json_types::{Base64VecU8, U64};
 use near_sdk::{ext_contract, near, AccountId};
@@ -8,7 +19,8 @@ use near_sdk::{ext_contract, near, AccountId};
 /// The connector calls it for an incoming message (`from` = `btp://<source net>/<caller>`) and
 /// for a rollback (`from` = the connector's own address `btp://<local net>/<connector>`, `data` =
 /// the rollback bytes given to `send_call_message`). A dapp must accept calls only from its
-/// connector (`env::predecessor_account_id()`). Panicking reports failure: a one-way message
+/// connector (`env::predecessor_account_id()`), and tell a rollback from a message by `from`.
+/// The handler gets at least the `handler_gas` the sender chose. Panicking reports failure: a one-way message
 /// stays retriable, a two-way message is reported back as failed so that the source can roll
 /// back, a rollback stays retriable.
 #[allow(dead_code)]
@@ -27,7 +39,8 @@ pub trait XcallDapp {
 /// `response` is `null` when the destination call failed (`FAILED!`), otherwise its return
 /// value's bytes (for a JSON-returning method, the JSON text). `request_id` is what `cross_call`
 /// returned; Calimero's own connector does not send it (dapps written for Calimero ignore it).
-/// The callback must accept calls only from its connector.
+/// The callback must accept calls only from its connector; the connector calls it at most once per
+/// request id, and only for a request this dapp sent with this callback method.
 #[near(serializers = [json])]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CalimeroCallback {

@@ -3,12 +3,14 @@
 //!
 //! - [`light_client`]: `ext_light_client` (the light client's `verify_outcome` and
 //!   `verify_and_forward`, borsh) and `ext_proven_outcome_receiver`, what receives forwarded outcomes.
-//! - [`connector`]: `ext_xsc_connector`, the connector as dapps and relayers call it, and
+//! - [`connector`]: `ext_xsc_connector`, the connector as dapps and relayers call it,
+//!   `ext_calimero_executor`, the account inbound Calimero calls come from, and
 //!   [`connector::delivery_args`], the borsh encoding of a delivery.
 //! - [`dapps`]: what dapps implement: `ext_xcall_dapp` (`handle_call_message`) and the JSON a
 //!   Calimero-style source callback receives ([`dapps::CalimeroCallback`]).
 //! - [`calimero`]: Calimero's plain-text `CALIMERO_EVENT_CROSS_CALL` / `_CROSS_RESPONSE` lines,
-//!   formatted and parsed byte-compatibly with Calimero's connector.
+//!   formatted and parsed byte-compatibly with Calimero's connector, and the reserved
+//!   `calimero_initiator_id` argument through which a destination learns the remote initiator.
 //! - [`transport`]: the connector's own NEP-297 events (standard `xsc_connector`) that carry each
 //!   message between chains inside proven execution outcomes, with sequence numbers.
 //! - [`xcall`]: the six IIP-52 events (NEP-297, standard `xcall`), result codes, size limits and
@@ -25,8 +27,8 @@ pub mod light_client;
 pub mod transport;
 pub mod xcall;
 
-pub use calimero::{CrossCallEvent, CrossResponseEvent};
-pub use connector::{delivery_args, ext_xsc_connector, BalanceArg};
+pub use calimero::{ArgsError, CrossCallEvent, CrossResponseEvent, INITIATOR_KEY};
+pub use connector::{delivery_args, ext_calimero_executor, ext_xsc_connector, BalanceArg};
 pub use dapps::{ext_xcall_dapp, CalimeroCallback};
 pub use light_client::{ext_light_client, ext_proven_outcome_receiver, MAX_FORWARD_MSG};
 pub use transport::{CalimeroMsg, MessageKind, TransportEvent, XcallMsg, XcallResponseMsg};

@@ -49,6 +49,11 @@ pub struct XcallMsg {
     /// Nanoseconds (source chain clock). The destination does not execute the message after
     /// this time; a two-way message then gets a failure response.
     pub expires_at: U64,
+    /// The least gas the sender wants `handle_call_message` to get: the destination's
+    /// `execute_call` refuses to run with less. Absent in messages of connectors before this
+    /// field existed (the destination then applies its default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler_gas: Option<U64>,
 }
 
 /// The result of a two-way xCall message, back to its source.
@@ -265,6 +270,7 @@ mod tests {
                 data: Base64VecU8(vec![1, 2, 3]),
                 rollback: true,
                 expires_at: U64(1_700_000_000_000_000_000),
+                handler_gas: Some(U64(30_000_000_000_000)),
             }),
             TransportEvent::XcallResponse(XcallResponseMsg {
                 dst: acc("conn.a.near"),
@@ -289,6 +295,26 @@ mod tests {
                     assert_eq!(TransportEvent::parse(&line, other), None);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn an_xcall_message_without_handler_gas_still_parses() {
+        let line = r#"EVENT_JSON:{"standard":"xsc_connector","version":"1.0.0","event":"xcall_message","data":{"dst":"conn.b.near","net":"b","nsn":"8","from":"btp://a/dapp.a.near","to":"dapp.b.near","sn":"1","data":"AQID","rollback":true,"expires_at":"1"}}"#;
+        let Some(TransportEvent::XcallMessage(m)) =
+            TransportEvent::parse(line, MessageKind::XcallMessage)
+        else {
+            panic!("not parsed")
+        };
+        assert_eq!(m.handler_gas, None);
+        assert!(!m.to_owned_line_has_gas());
+    }
+
+    impl XcallMsg {
+        fn to_owned_line_has_gas(&self) -> bool {
+            TransportEvent::XcallMessage(self.clone())
+                .to_log()
+                .contains("handler_gas")
         }
     }
 

@@ -12,14 +12,41 @@ fn init_sets_the_admin_and_the_configuration() {
         (LOCAL_NET, REMOTE_NET)
     );
     assert_eq!(cfg.locker, Some(acc(LOCKER)));
+    assert_eq!(cfg.calimero_executor, acc(EXECUTOR));
+    assert_eq!(c.calimero_executor(), acc(EXECUTOR));
     assert!(cfg.allow_list_enforced);
     assert_eq!(cfg.message_ttl, U64(crate::DEFAULT_MESSAGE_TTL_SECS));
     assert!(c.acl_has_role(Role::Dao.into(), acc(ADMIN)));
     let ch = c.channel();
     assert_eq!(
-        (ch.next_in, ch.next_out, ch.window),
-        (U64(0), U64(0), crate::DEFAULT_WINDOW)
+        (ch.next_in, ch.next_out, ch.window, ch.channel),
+        (U64(0), U64(0), crate::DEFAULT_WINDOW, 0)
     );
+    assert_eq!(ch.status, crate::ChannelStatus::Active);
+    assert_eq!(c.channels(), vec![ch]);
+    // Fees start at 0 (Calimero-compatible), storage priced at this chain's price.
+    let f = c.get_fees();
+    assert_eq!(f.cross_call_fee.0, 0);
+    assert_eq!(f.storage_byte_price.0, 10u128.pow(19));
+}
+
+#[test]
+fn the_executor_must_be_its_own_account() {
+    for executor in [CONNECTOR, LIGHT_CLIENT] {
+        fresh_storage();
+        Call::by(ADMIN).set();
+        let msg = expect_panic(|| {
+            Connector::new(
+                acc(LIGHT_CLIENT),
+                acc(executor),
+                LOCAL_NET.into(),
+                REMOTE_NET.into(),
+                None,
+                None,
+            )
+        });
+        assert!(msg.starts_with("ERR_INVALID_EXECUTOR"), "{msg}");
+    }
 }
 
 #[test]
@@ -28,6 +55,7 @@ fn an_explicit_admin_gets_the_roles() {
     Call::by("deployer.b.near").set();
     let c = Connector::new(
         acc(LIGHT_CLIENT),
+        acc(EXECUTOR),
         LOCAL_NET.into(),
         REMOTE_NET.into(),
         None,
@@ -63,10 +91,11 @@ fn message_ttl_applies_to_messages_sent_afterwards() {
     Call::by(ADMIN).set();
     c.set_message_ttl(U64(120));
     assert_eq!(c.config().message_ttl, U64(120));
-    Call::contract(DAPP, USER).set();
-    c.send_call_message(
+    Call::contract(DAPP, USER).deposit(NEAR).set();
+    send_message(
+        &mut c,
         format!("btp://{REMOTE_NET}/{REMOTE_DAPP}"),
-        Base64VecU8(vec![]),
+        vec![],
         None,
     );
     let expires = get_logs()
@@ -82,15 +111,7 @@ fn message_ttl_applies_to_messages_sent_afterwards() {
 
 #[test]
 fn a_connector_without_locker_accepts_no_delivery() {
-    fresh_storage();
-    Call::by(ADMIN).set();
-    let mut c = Connector::new(
-        acc(LIGHT_CLIENT),
-        LOCAL_NET.into(),
-        REMOTE_NET.into(),
-        None,
-        None,
-    );
+    let mut c = new_connector(None);
     verified(
         &mut c,
         xsc_interfaces::MessageKind::CrossCall,

@@ -2,10 +2,12 @@
 
 use super::*;
 use crate::{
-    GAS_CROSS_CALL_DONE, GAS_ON_DELIVERY_VERIFIED, GAS_SOURCE_CALLBACK, GAS_VERIFY_OUTCOME,
+    GAS_CROSS_CALL_DONE, GAS_EXECUTOR, GAS_ON_DELIVERY_VERIFIED, GAS_SOURCE_CALLBACK,
+    GAS_VERIFY_OUTCOME,
 };
 use xsc_interfaces::{BalanceArg, CalimeroCallback, MessageKind};
 
+/// `cross_call` by the allowed dapp, as `sent` below, without setting the context.
 fn cross_call(c: &mut Connector, method: &str, callback: &str) -> u64 {
     c.cross_call(
         acc("greeter.a.near"),
@@ -16,6 +18,13 @@ fn cross_call(c: &mut Connector, method: &str, callback: &str) -> u64 {
         callback.into(),
     )
     .0
+}
+
+/// The dapp sends a Calimero call with callback `on_result` (what `cross_response_logs`
+/// answers); returns its request id.
+pub fn sent(c: &mut Connector) -> u64 {
+    Call::contract(DAPP, USER).set();
+    cross_call(c, "greet", "on_result")
 }
 
 #[test]
@@ -48,6 +57,17 @@ fn cross_call_logs_calimeros_line_then_the_transport_event_and_returns_the_reque
     let t = TransportEvent::parse(&get_logs()[1], MessageKind::CrossCall).unwrap();
     assert_eq!(t.route().2, 1);
     assert!(get_logs()[0].ends_with(":dapp.b.near:"), "empty callback");
+    // The first is recorded for its response; the second, without callback, needs no record.
+    assert_eq!(
+        c.get_cross_call(U64(1)),
+        Some(crate::CrossCallView {
+            request_id: U64(1),
+            channel: 0,
+            initiator: acc(DAPP),
+            callback: "on_greeting".into()
+        })
+    );
+    assert_eq!(c.get_cross_call(U64(2)), None);
 }
 
 #[test]
@@ -126,19 +146,93 @@ fn cross_call_rejects_what_calimeros_format_or_the_other_side_cannot_take() {
         || call(&mut c, LOCKER, "m", ok.clone(), g, 0, "cb"),
         "ERR_TARGET_REFUSED",
     );
+    // Only the connector writes the initiator; arrays would fill struct fields by position.
+    assert_err(
+        || {
+            call(
+                &mut c,
+                "x.a.near",
+                "m",
+                r#"{"amount":"1","calimero_initiator_id":"victim.b.near"}"#.into(),
+                g,
+                0,
+                "cb",
+            )
+        },
+        "ERR_RESERVED_ARGS",
+    );
+    assert_err(
+        || {
+            call(
+                &mut c,
+                "x.a.near",
+                "m",
+                r#"["1","victim.b.near"]"#.into(),
+                g,
+                0,
+                "cb",
+            )
+        },
+        "ERR_ARGS_ARRAY",
+    );
+    // A Calimero callback is never an xCall entry point.
+    assert_err(
+        || {
+            call(
+                &mut c,
+                "x.a.near",
+                "m",
+                ok.clone(),
+                g,
+                0,
+                "handle_call_message",
+            )
+        },
+        "ERR_RESERVED_METHOD",
+    );
+}
+
+#[test]
+fn the_calimero_fee_is_zero_by_default_and_charged_with_surplus_refunded_when_set() {
+    let mut c = setup();
+    // Default: nothing to attach; anything attached comes back.
+    Call::contract(DAPP, USER).deposit(7).set();
+    cross_call(&mut c, "greet", "cb");
+    assert_eq!(transfers(), vec![(DAPP.to_string(), 7)]);
+    assert_eq!(c.get_fees().accrued_relay.0, 0);
+    grant(&mut c, Role::FeeManager, "fees.b.near");
+    Call::by("fees.b.near").set();
+    c.set_cross_call_fee(near_sdk::json_types::U128(1000));
+    assert_eq!(c.get_cross_call_fee().0, 1000);
+    Call::contract(DAPP, USER).deposit(999).set();
+    let msg = expect_panic(|| cross_call(&mut c, "greet", "cb"));
+    assert!(msg.starts_with("ERR_INSUFFICIENT_FEE"), "{msg}");
+    Call::contract(DAPP, USER).deposit(1500).set();
+    cross_call(&mut c, "greet", "cb");
+    assert_eq!(transfers(), vec![(DAPP.to_string(), 500)]);
+    assert_eq!(c.get_fees().accrued_relay.0, 1000);
+    Call::by(USER).set();
+    assert!(
+        expect_panic(|| c.set_cross_call_fee(near_sdk::json_types::U128(0)))
+            .contains("Insufficient")
+    );
+}
+
+#[test]
+fn a_connector_that_cannot_cover_a_record_refuses_the_call() {
+    let mut c = setup();
+    flush(&mut c);
+    Call::contract(DAPP, USER).balance(1).set();
+    assert_err(
+        || cross_call(&mut c, "greet", "cb"),
+        "ERR_CONNECTOR_BALANCE",
+    );
 }
 
 #[test]
 fn cross_call_needs_a_locker_and_an_allowed_caller() {
-    fresh_storage();
+    let mut c = new_connector(None);
     Call::by(ADMIN).set();
-    let mut c = Connector::new(
-        acc(LIGHT_CLIENT),
-        LOCAL_NET.into(),
-        REMOTE_NET.into(),
-        None,
-        None,
-    );
     c.allow(DAPP.into());
     Call::contract(DAPP, USER).set();
     assert_err(|| cross_call(&mut c, "greet", "cb"), "ERR_LOCKER_NOT_SET");
@@ -208,15 +302,18 @@ fn cross_call_execute_refuses_hopeless_deliveries_before_the_hop() {
     let mut calimero_only = xsc_vectors::proof("proofs/calimero-cross-call-event.json");
     calimero_only.outcome_proof.outcome.executor_id = LOCKER.into();
     assert!(try_deliver(&mut c, &calimero_only, 300).starts_with("ERR_NO_MESSAGE"));
-    // Gas: overhead + destination gas + the finishing callback.
-    let msg = try_deliver(&mut c, &base, 50);
+    // Gas: overhead + executor + destination gas + the finishing callback.
+    let need = (crate::GAS_DELIVERY_OVERHEAD.as_tgas() + GAS_EXECUTOR.as_tgas())
+        + 20
+        + GAS_CROSS_CALL_DONE.as_tgas();
+    let msg = try_deliver(&mut c, &base, need - 1);
     assert!(msg.starts_with("ERR_NOT_ENOUGH_GAS"), "{msg}");
-    Call::by(RELAYER).gas(25 + 20 + 6).set();
+    Call::by(RELAYER).gas(need).set();
     drop(c.cross_call_execute(base.clone(), 1));
 }
 
 #[test]
-fn delivered_call_reaches_the_destination_with_the_requested_gas_and_args() {
+fn delivered_call_is_made_by_the_executor_with_the_requested_gas_and_the_initiator() {
     let mut c = setup();
     let call = cross_call_event("greeter.b.near", "greet", r#"{"name":"ada"}"#, 20);
     // Other lines before the message: the event is found in any position, not only logs[0].
@@ -225,21 +322,31 @@ fn delivered_call_reaches_the_destination_with_the_requested_gas_and_args() {
     verified(&mut c, MessageKind::CrossCall, 3, ok_outcome(logs));
     let calls = function_calls();
     assert_eq!(calls.len(), 2, "{calls:?}");
-    assert_eq!(calls[0].0, "greeter.b.near");
-    assert_eq!(calls[0].1, "greet");
-    assert_eq!(calls[0].2, br#"{"name":"ada"}"#.to_vec());
-    assert_eq!(calls[0].3, Gas::from_tgas(20));
+    // Never the connector itself: its executor.
+    assert_eq!(
+        (calls[0].0.as_str(), calls[0].1.as_str()),
+        (EXECUTOR, "execute")
+    );
+    assert_eq!(calls[0].3, GAS_EXECUTOR.saturating_add(Gas::from_tgas(20)));
     assert_eq!(calls[0].4, 0);
+    let (dest, method, args, gas): (AccountId, String, Vec<u8>, u64) =
+        borsh::from_slice(&calls[0].2).unwrap();
+    assert_eq!((dest, method.as_str()), (acc("greeter.b.near"), "greet"));
+    assert_eq!(
+        String::from_utf8(args).unwrap(),
+        format!(r#"{{"calimero_initiator_id":"{REMOTE_DAPP}","name":"ada"}}"#)
+    );
+    assert_eq!(gas, Gas::from_tgas(20).as_gas());
     assert_eq!(
         (calls[1].0.as_str(), calls[1].1.as_str()),
-        (CONNECTOR, "on_cross_call_done")
+        (CONNECTOR, "on_cross_call_finished")
     );
     assert_eq!(calls[1].3, GAS_CROSS_CALL_DONE);
-    let (request_id, initiator, callback, dest): (u64, String, String, AccountId) =
+    let (request_id, initiator, callback, dest, channel): (u64, String, String, AccountId, u32) =
         borsh::from_slice(&calls[1].2).unwrap();
     assert_eq!(
-        (request_id, initiator.as_str(), callback.as_str()),
-        (9, REMOTE_DAPP, "on_result")
+        (request_id, initiator.as_str(), callback.as_str(), channel),
+        (9, REMOTE_DAPP, "on_result", 0)
     );
     assert_eq!(dest, acc("greeter.b.near"));
     assert_eq!(event(XSC, "delivered")["nsn"], "0");
@@ -249,15 +356,58 @@ fn delivered_call_reaches_the_destination_with_the_requested_gas_and_args() {
 }
 
 #[test]
+fn non_object_arguments_pass_unchanged_and_forged_initiators_are_refused_at_delivery() {
+    let mut c = setup();
+    // Not JSON (a borsh method, say): unchanged, no origin.
+    let call = cross_call_event("greeter.b.near", "raw", "\u{1}\u{2}", 5);
+    verified(
+        &mut c,
+        MessageKind::CrossCall,
+        0,
+        ok_outcome(cross_call_logs(0, 1, &call)),
+    );
+    let (_, _, args, _): (AccountId, String, Vec<u8>, u64) =
+        borsh::from_slice(&function_calls()[0].2).unwrap();
+    assert_eq!(args, vec![1, 2]);
+    // A locker that let the key through (an older or a hostile one): refused, FAILED! back.
+    for (nsn, args) in [
+        (
+            1,
+            r#"{"calimero_initiator_id":"victim.a.near","amount":"9"}"#,
+        ),
+        (2, r#"{"calimero\u005finitiator_id":"victim.a.near"}"#),
+        (3, r#"["9","victim.a.near"]"#),
+    ] {
+        let call = cross_call_event("greeter.b.near", "greet", args, 5);
+        verified(
+            &mut c,
+            MessageKind::CrossCall,
+            0,
+            ok_outcome(cross_call_logs(nsn, 1, &call)),
+        );
+        assert!(function_calls().is_empty(), "{args}");
+        let code = event(XSC, "message_refused")["code"].clone();
+        assert!(
+            code == "ERR_RESERVED_ARGS" || code == "ERR_ARGS_ARRAY",
+            "{code}"
+        );
+        assert!(get_logs()
+            .iter()
+            .any(|l| l.starts_with("CALIMERO_EVENT_CROSS_RESPONSE:") && l.contains(":FAILED!:")));
+    }
+}
+
+#[test]
 fn response_is_logged_in_calimeros_format_with_the_request_id() {
     let mut c = setup();
     let done = |c: &mut Connector, result: PromiseResult| {
         Call::callback(vec![result]).set();
-        c.on_cross_call_done(
+        c.on_cross_call_finished(
             9,
             REMOTE_DAPP.into(),
             "on_result".into(),
             acc("greeter.b.near"),
+            0,
         );
         get_logs()
     };
@@ -297,16 +447,30 @@ fn response_is_logged_in_calimeros_format_with_the_request_id() {
         "{logs:?}"
     );
     assert!(logs.iter().any(|l| l.ends_with(":FAILED!:greeter.b.near")));
+    // The largest result NEAR passes (4 MiB): the same, nothing stranded.
+    let logs = done(&mut c, PromiseResult::Successful(vec![b'x'; 4 << 20]));
+    assert!(
+        logs.iter().any(|l| l.contains(r#""len":"4194304""#)),
+        "{logs:?}"
+    );
+    assert!(logs.iter().any(|l| l.ends_with(":FAILED!:greeter.b.near")));
+    // The v1 callback (in flight across an upgrade) answers on the migration's channel.
+    Call::callback(vec![PromiseResult::Successful(b"1".to_vec())]).set();
+    c.on_cross_call_done(10, REMOTE_DAPP.into(), "cb".into(), acc("greeter.b.near"));
+    let t = transport(MessageKind::CrossCallResponse);
+    assert_eq!(t[0].route(), (&acc(LOCKER), REMOTE_NET, 4));
 }
 
 #[test]
 fn proven_response_calls_the_source_callback_with_calimeros_json_and_the_request_id() {
     let mut c = setup();
+    let id = sent(&mut c);
+    let id2 = sent(&mut c);
     verified(
         &mut c,
         MessageKind::CrossCallResponse,
         0,
-        ok_outcome(cross_response_logs(0, 4, Some(b"\"Hello\""))),
+        ok_outcome(cross_response_logs(0, id, Some(b"\"Hello\""))),
     );
     let calls = function_calls();
     assert_eq!(calls.len(), 1, "{calls:?}");
@@ -319,28 +483,73 @@ fn proven_response_calls_the_source_callback_with_calimeros_json_and_the_request
         serde_json::json!({
             "response": b"\"Hello\"".to_vec(),
             "calimero_predecessor_id": "greeter.a.near",
-            "request_id": "4"
+            "request_id": id.to_string()
         })
     );
     let parsed: CalimeroCallback = serde_json::from_slice(args).unwrap();
-    assert_eq!(parsed.request_id, U64(4));
+    assert_eq!(parsed.request_id, U64(id));
+    assert_eq!(
+        c.get_cross_call(U64(id)),
+        None,
+        "answered: the record is gone"
+    );
 
     // FAILED! becomes `"response": null`.
     verified(
         &mut c,
         MessageKind::CrossCallResponse,
         0,
-        ok_outcome(cross_response_logs(1, 5, None)),
+        ok_outcome(cross_response_logs(1, id2, None)),
     );
     let json: serde_json::Value = serde_json::from_slice(&function_calls()[0].2).unwrap();
     assert!(json["response"].is_null());
-    assert_eq!(json["request_id"], "5");
+    assert_eq!(json["request_id"], id2.to_string());
+}
+
+#[test]
+fn responses_are_matched_against_what_was_sent_and_answered_once() {
+    let mut c = setup();
+    let id = sent(&mut c);
+    let respond = |c: &mut Connector, nsn: u64, logs: Vec<String>| {
+        verified(c, MessageKind::CrossCallResponse, 0, ok_outcome(logs));
+        let _ = nsn;
+        function_calls()
+    };
+    // Never sent.
+    assert!(respond(&mut c, 0, cross_response_logs(0, 77, Some(b"1"))).is_empty());
+    assert_eq!(
+        event(XSC, "message_refused")["code"],
+        "ERR_UNEXPECTED_RESPONSE"
+    );
+    // Sent, but the response names another callback or another initiator.
+    let mut other_cb = cross_response_logs(1, id, Some(b"1"));
+    other_cb[0] = other_cb[0].replace(":on_result:", ":withdraw:");
+    assert!(respond(&mut c, 1, other_cb).is_empty());
+    assert_eq!(
+        event(XSC, "message_refused")["code"],
+        "ERR_UNEXPECTED_RESPONSE"
+    );
+    let mut other_dapp = cross_response_logs(2, id, Some(b"1"));
+    other_dapp[0] = other_dapp[0].replace(DAPP, "bank.b.near");
+    assert!(respond(&mut c, 2, other_dapp).is_empty());
+    // The genuine one, once.
+    assert_eq!(
+        respond(&mut c, 3, cross_response_logs(3, id, Some(b"1"))).len(),
+        1
+    );
+    assert!(respond(&mut c, 4, cross_response_logs(4, id, Some(b"2"))).is_empty());
+    assert_eq!(
+        event(XSC, "message_refused")["code"],
+        "ERR_UNEXPECTED_RESPONSE"
+    );
 }
 
 #[test]
 fn response_without_callback_method_is_consumed_without_a_call() {
     let mut c = setup();
-    let mut logs = cross_response_logs(0, 4, Some(b"1"));
+    Call::contract(DAPP, USER).set();
+    let id = cross_call(&mut c, "greet", "");
+    let mut logs = cross_response_logs(0, id, Some(b"1"));
     logs[0] = CrossResponseEvent::parse(&logs[0])
         .map(|mut r| {
             r.source_contract_method = String::new();
@@ -349,6 +558,7 @@ fn response_without_callback_method_is_consumed_without_a_call() {
         .unwrap();
     verified(&mut c, MessageKind::CrossCallResponse, 0, ok_outcome(logs));
     assert!(function_calls().is_empty());
+    assert_eq!(event(XSC, "delivered")["nsn"], "0");
     assert!(c.is_delivered(U64(0)));
 }
 

@@ -4,14 +4,18 @@
 use super::*;
 use xsc_interfaces::MessageKind;
 
-const A: &str = "connector.a.near";
-const B: &str = "connector.b.near";
+pub(super) const A: &str = "connector.a.near";
+pub(super) const B: &str = "connector.b.near";
 
-type Storage = HashMap<Vec<u8>, Vec<u8>>;
-type Calls = Vec<(String, String, Vec<u8>, Gas, u128)>;
+pub(super) type Storage = HashMap<Vec<u8>, Vec<u8>>;
+pub(super) type Calls = Vec<(String, String, Vec<u8>, Gas, u128)>;
 
 /// Run `f` on the chain whose storage is `storage`; return its result, logs and calls.
-fn run<R>(storage: &mut Storage, call: Call, f: impl FnOnce() -> R) -> (R, Vec<String>, Calls) {
+pub(super) fn run<R>(
+    storage: &mut Storage,
+    call: Call,
+    f: impl FnOnce() -> R,
+) -> (R, Vec<String>, Calls) {
     call.set_with_storage(std::mem::take(storage));
     let r = f();
     let logs = get_logs();
@@ -21,11 +25,11 @@ fn run<R>(storage: &mut Storage, call: Call, f: impl FnOnce() -> R) -> (R, Vec<S
 }
 
 /// The outcome the light client of the other chain proves for what `executor` logged.
-fn proven(executor: &str, logs: Vec<String>) -> ProvenOutcome {
+pub(super) fn proven(executor: &str, logs: Vec<String>) -> ProvenOutcome {
     outcome(executor, ExecutionStatusView::SuccessValue(vec![]), logs)
 }
 
-fn deliver(
+pub(super) fn deliver(
     storage: &mut Storage,
     connector: &mut Connector,
     on: &'static str,
@@ -46,12 +50,19 @@ fn deliver(
     (logs, calls)
 }
 
-fn two_chains() -> (Storage, Connector, Storage, Connector) {
+pub(super) fn two_chains() -> (Storage, Connector, Storage, Connector) {
     fresh_storage();
     let mut a_storage = Storage::new();
     let mut b_storage = Storage::new();
     let (mut a, _, _) = run(&mut a_storage, Call::by("admin.a.near").on(A), || {
-        Connector::new(acc("lc.a.near"), "a".into(), "b".into(), Some(acc(B)), None)
+        Connector::new(
+            acc("lc.a.near"),
+            acc("executor.a.near"),
+            "a".into(),
+            "b".into(),
+            Some(acc(B)),
+            None,
+        )
     });
     run(&mut a_storage, Call::by("admin.a.near").on(A), || {
         a.allow("dapp.a.near".into())
@@ -59,6 +70,7 @@ fn two_chains() -> (Storage, Connector, Storage, Connector) {
     let (b, _, _) = run(&mut b_storage, Call::by(ADMIN).on(B), || {
         Connector::new(
             acc(LIGHT_CLIENT),
+            acc(EXECUTOR),
             "b".into(),
             "a".into(),
             Some(acc(A)),
@@ -88,7 +100,8 @@ fn calimero_round_trip_between_two_connectors() {
         },
     );
 
-    // Chain b: the proven cross_call reaches the greeter.
+    // Chain b: the proven cross_call reaches the greeter through the executor, with the
+    // initiator written into its arguments.
     let (_, calls) = deliver(
         &mut b_storage,
         &mut b,
@@ -99,12 +112,23 @@ fn calimero_round_trip_between_two_connectors() {
     );
     assert_eq!(
         (calls[0].0.as_str(), calls[0].1.as_str()),
+        (EXECUTOR, "execute")
+    );
+    let (dest, method, args, gas): (AccountId, String, Vec<u8>, u64) =
+        borsh::from_slice(&calls[0].2).unwrap();
+    assert_eq!(
+        (dest.as_str(), method.as_str()),
         ("greeter.b.near", "greet")
     );
-    assert_eq!(calls[0].2, br#"{"name":"ada"}"#.to_vec());
-    let (rid, initiator, callback, dest): (u64, String, String, AccountId) =
+    assert_eq!(
+        args,
+        br#"{"calimero_initiator_id":"dapp.a.near","name":"ada"}"#.to_vec()
+    );
+    assert_eq!(gas, Gas::from_tgas(20).as_gas());
+    let (rid, initiator, callback, dest, channel): (u64, String, String, AccountId, u32) =
         borsh::from_slice(&calls[1].2).unwrap();
     assert_eq!(rid, request_id.0);
+    assert_eq!(channel, 0);
 
     // Chain b: the greeter answered; the response is logged.
     let call = Call::callback(vec![PromiseResult::Successful(
@@ -112,7 +136,7 @@ fn calimero_round_trip_between_two_connectors() {
     )])
     .on(B);
     let ((), b_logs, _) = run(&mut b_storage, call, || {
-        b.on_cross_call_done(rid, initiator, callback, dest)
+        b.on_cross_call_finished(rid, initiator, callback, dest, channel)
     });
 
     // Chain a: the proven response reaches the dapp's callback with the request id.
@@ -132,6 +156,11 @@ fn calimero_round_trip_between_two_connectors() {
     assert_eq!(args.response, Some(br#""Hello, ada!""#.to_vec()));
     assert_eq!(args.calimero_predecessor_id, acc("greeter.b.near"));
     assert_eq!(args.request_id, request_id);
+    // Answered once: the record is gone, the same response again is refused.
+    let (state, _, _) = run(&mut a_storage, Call::by(USER).on(A), || {
+        a.get_cross_call(request_id)
+    });
+    assert_eq!(state, None);
 }
 
 #[test]
@@ -149,6 +178,8 @@ fn xcall_two_way_failure_rolls_the_source_back() {
                 "btp://b/ledger.b.near".into(),
                 Base64VecU8(b"credit bob 5".to_vec()),
                 Some(Base64VecU8(b"refund alice 5".to_vec())),
+                None,
+                None,
             )
         },
     );

@@ -5,10 +5,15 @@
 
 mod admin;
 mod calimero;
+mod channels;
 mod e2e;
 mod fast_path;
+mod gas;
+mod migrate;
+mod origin;
 mod replay;
 mod safety;
+mod storage;
 mod xcall;
 
 use crate::{Connector, Role};
@@ -27,6 +32,7 @@ use xsc_interfaces::TransportEvent;
 
 pub const CONNECTOR: &str = "connector.b.near";
 pub const LIGHT_CLIENT: &str = "lc.b.near";
+pub const EXECUTOR: &str = "executor.b.near";
 pub const LOCKER: &str = "connector.a.near";
 pub const ADMIN: &str = "admin.b.near";
 pub const RELAYER: &str = "relayer.b.near";
@@ -56,6 +62,7 @@ pub struct Call {
     pub gas: Gas,
     pub timestamp: u64,
     pub results: Vec<PromiseResult>,
+    pub balance: u128,
 }
 
 impl Call {
@@ -68,6 +75,7 @@ impl Call {
             gas: Gas::from_tgas(300),
             timestamp: NOW,
             results: vec![],
+            balance: 1000 * NEAR,
         }
     }
     /// A contract `who` called by `signer`.
@@ -96,6 +104,11 @@ impl Call {
         self.timestamp = timestamp;
         self
     }
+    /// The connector's liquid balance (default 1000 NEAR).
+    pub fn balance(mut self, yocto: u128) -> Self {
+        self.balance = yocto;
+        self
+    }
     pub fn on(mut self, current: &'static str) -> Self {
         self.current = current;
         self
@@ -109,7 +122,7 @@ impl Call {
             .attached_deposit(NearToken::from_yoctonear(self.deposit))
             .prepaid_gas(self.gas)
             .block_timestamp(self.timestamp)
-            .account_balance(NearToken::from_near(1000));
+            .account_balance(NearToken::from_yoctonear(self.balance));
         ctx.build()
     }
 
@@ -139,17 +152,24 @@ pub fn fresh_storage() {
     });
 }
 
-/// A connector on chain b with locker `connector.a.near`, `dapp.b.near` allowed to send.
-pub fn setup() -> Connector {
+/// `Connector::new` on chain b with this locker (fresh storage, called by the admin).
+pub fn new_connector(locker: Option<&str>) -> Connector {
     fresh_storage();
     Call::by(ADMIN).set();
-    let mut c = Connector::new(
+    Connector::new(
         acc(LIGHT_CLIENT),
+        acc(EXECUTOR),
         LOCAL_NET.into(),
         REMOTE_NET.into(),
-        Some(acc(LOCKER)),
+        locker.map(acc),
         None,
-    );
+    )
+}
+
+/// A connector on chain b with locker `connector.a.near`, `dapp.b.near` allowed to send.
+pub fn setup() -> Connector {
+    let mut c = new_connector(Some(LOCKER));
+    Call::by(ADMIN).set();
     c.allow(DAPP.into());
     c
 }
@@ -241,6 +261,18 @@ pub fn xcall_message_log_from(
     data: &[u8],
     two_way: bool,
 ) -> String {
+    xcall_message(nsn, sn, from, to, data, two_way).to_log()
+}
+
+/// An xCall message of the locker (one hour to live, no handler gas: the default applies).
+pub fn xcall_message(
+    nsn: u64,
+    sn: u64,
+    from: &str,
+    to: &str,
+    data: &[u8],
+    two_way: bool,
+) -> TransportEvent {
     TransportEvent::XcallMessage(xsc_interfaces::XcallMsg {
         dst: acc(CONNECTOR),
         net: LOCAL_NET.into(),
@@ -251,8 +283,8 @@ pub fn xcall_message_log_from(
         data: Base64VecU8(data.to_vec()),
         rollback: two_way,
         expires_at: U64(NOW + 3600 * 1_000_000_000),
+        handler_gas: None,
     })
-    .to_log()
 }
 
 pub fn xcall_response_log(nsn: u64, sn: u64, code: i32) -> String {
@@ -269,6 +301,11 @@ pub fn xcall_response_log(nsn: u64, sn: u64, code: i32) -> String {
         },
     })
     .to_log()
+}
+
+/// The same messages as another locker would send them (`executor` of the outcome differs).
+pub fn from_locker(logs: Vec<String>, locker: &str) -> ProvenOutcome {
+    outcome(locker, ExecutionStatusView::SuccessValue(vec![]), logs)
 }
 
 /// What the light client returns for an outcome of `executor` with these logs.
@@ -399,6 +436,28 @@ pub fn storage_usage() -> u64 {
 pub fn flush(c: &mut Connector) {
     c.pending.flush();
     c.requests.flush();
+    c.cross_calls.flush();
     c.sent_archive.flush();
     c.received_archive.flush();
+    c.legacy.pending.flush();
+    c.legacy.requests.flush();
+}
+
+/// `send_call_message` with the IIP-52 arguments only.
+pub fn send_message(
+    c: &mut Connector,
+    to: String,
+    data: Vec<u8>,
+    rollback: Option<Vec<u8>>,
+) -> u64 {
+    c.send_call_message(to, Base64VecU8(data), rollback.map(Base64VecU8), None, None)
+        .0
+}
+
+/// Logs of the current call that are transport events of `kind`.
+pub fn transport(kind: xsc_interfaces::MessageKind) -> Vec<TransportEvent> {
+    get_logs()
+        .iter()
+        .filter_map(|l| TransportEvent::parse(l, kind))
+        .collect()
 }

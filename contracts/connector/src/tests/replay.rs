@@ -159,16 +159,28 @@ fn messages_for_another_connector_or_network_are_not_for_us() {
 }
 
 #[test]
-fn a_new_locker_starts_a_new_channel_and_the_old_one_is_never_accepted_again() {
+fn a_new_locker_starts_a_new_channel_and_the_old_ones_calls_are_never_executed_again() {
     let mut c = setup();
     deliver(&mut c, 0);
     deliver(&mut c, 2);
     Call::by(ADMIN).set();
     c.set_locker(acc("connector2.a.near"));
     let ch = c.channel();
-    assert_eq!((ch.next_in, ch.next_out, ch.ahead), (U64(0), U64(0), 0));
-    // The old locker's outcomes are refused now.
+    assert_eq!(
+        (ch.next_in, ch.next_out, ch.ahead, ch.channel),
+        (U64(0), U64(0), 0, 1)
+    );
+    // The old locker's calls are refused now (answered with a failure on its channel), and
+    // its replay window still knows what it delivered.
     verified(&mut c, MessageKind::CrossCall, 0, ok_outcome(call_logs(1)));
+    assert_eq!(event(XSC, "message_refused")["code"], "ERR_CHANNEL_RETIRED");
+    assert!(function_calls().is_empty());
+    verified(&mut c, MessageKind::CrossCall, 0, ok_outcome(call_logs(2)));
+    assert_eq!(rejected_code().as_deref(), Some("ERR_ALREADY_DELIVERED"));
+    // Once declared dead, nothing from it is accepted at all.
+    Call::by(ADMIN).set();
+    c.declare_channel_dead(0);
+    verified(&mut c, MessageKind::CrossCall, 0, ok_outcome(call_logs(3)));
     assert_eq!(rejected_code().as_deref(), Some("ERR_WRONG_EXECUTOR"));
     // The new locker's sequence starts at 0, and 2 is not delivered on the new channel.
     let from_new = |nsn| {

@@ -67,6 +67,24 @@ fn failed_or_unknown_outcome_status_is_refused() {
 }
 
 #[test]
+fn inbound_calls_into_the_executor_are_refused_like_the_connector() {
+    let mut c = setup();
+    verified(
+        &mut c,
+        MessageKind::CrossCall,
+        0,
+        ok_outcome(greet_logs(EXECUTOR, 0)),
+    );
+    assert!(function_calls().is_empty());
+    assert_eq!(event(XSC, "message_refused")["code"], "ERR_TARGET_REFUSED");
+    assert!(c.is_denied(acc(EXECUTOR)));
+    // Nor may an xCall message go to it.
+    let o = ok_outcome(vec![xcall_message_log(1, 6, EXECUTOR, b"x", false)]);
+    verified(&mut c, MessageKind::XcallMessage, 0, o);
+    assert_eq!(event(XSC, "message_refused")["code"], "ERR_TARGET_REFUSED");
+}
+
+#[test]
 fn inbound_calls_into_the_connector_its_light_client_or_denied_accounts_are_refused() {
     let mut c = setup();
     Call::by(ADMIN).set();
@@ -107,13 +125,30 @@ fn inbound_calls_into_the_connector_its_light_client_or_denied_accounts_are_refu
 }
 
 #[test]
-fn a_response_into_a_privileged_account_is_refused() {
+fn a_response_into_a_privileged_or_denied_account_is_refused() {
     let mut c = setup();
+    // Into the connector: no such request was ever sent (nothing sends as the connector).
     let mut logs = cross_response_logs(0, 1, Some(b"1"));
     logs[0] = logs[0].replace(DAPP, CONNECTOR);
     verified(&mut c, MessageKind::CrossCallResponse, 0, ok_outcome(logs));
     assert!(function_calls().is_empty());
+    assert_eq!(
+        event(XSC, "message_refused")["code"],
+        "ERR_UNEXPECTED_RESPONSE"
+    );
+    // Into a dapp denied since it sent: refused, its record dropped.
+    let id = super::calimero::sent(&mut c);
+    Call::by(ADMIN).set();
+    c.deny(acc(DAPP));
+    verified(
+        &mut c,
+        MessageKind::CrossCallResponse,
+        0,
+        ok_outcome(cross_response_logs(1, id, Some(b"1"))),
+    );
+    assert!(function_calls().is_empty());
     assert_eq!(event(XSC, "message_refused")["code"], "ERR_TARGET_REFUSED");
+    assert_eq!(c.get_cross_call(U64(id)), None);
 }
 
 #[test]
@@ -182,8 +217,12 @@ fn not_enough_gas_in_the_callback_defers_the_delivery_without_consuming_it() {
     assert!(function_calls().is_empty());
     assert_eq!(transfers(), vec![(RELAYER.to_string(), 4)]);
     assert!(!c.is_delivered(U64(0)));
-    verified_with_gas(&mut c, MessageKind::CrossCall, 0, o, 140);
-    assert_eq!(function_calls()[0].3, Gas::from_tgas(100));
+    verified_with_gas(&mut c, MessageKind::CrossCall, 0, o, 180);
+    assert_eq!(
+        function_calls()[0].3,
+        crate::GAS_EXECUTOR.saturating_add(Gas::from_tgas(100)),
+        "the executor's own gas and the destination's"
+    );
 }
 
 #[test]
@@ -207,10 +246,11 @@ fn a_paused_method_refuses_until_unpaused_and_only_roles_pause() {
     let msg = expect_panic(|| send(&mut c));
     assert!(msg.contains("Pausable: Method is paused"), "{msg}");
     // Other methods go on.
-    Call::contract(DAPP, USER).deposit(0).set();
-    c.send_call_message(
+    Call::contract(DAPP, USER).deposit(NEAR).set();
+    send_message(
+        &mut c,
         format!("btp://{REMOTE_NET}/{REMOTE_DAPP}"),
-        Base64VecU8(vec![1]),
+        vec![1],
         None,
     );
     Call::by(ADMIN).set();
@@ -263,7 +303,14 @@ fn init_validates_networks() {
     Call::by(ADMIN).set();
     for (local, remote) in [("a", "a"), ("", "b"), ("a/b", "c"), ("a", "b:c")] {
         let msg = expect_panic(|| {
-            Connector::new(acc(LIGHT_CLIENT), local.into(), remote.into(), None, None)
+            Connector::new(
+                acc(LIGHT_CLIENT),
+                acc(EXECUTOR),
+                local.into(),
+                remote.into(),
+                None,
+                None,
+            )
         });
         assert!(
             msg.starts_with("ERR_INVALID_NETWORK"),

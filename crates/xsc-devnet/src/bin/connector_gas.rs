@@ -428,8 +428,9 @@ async fn main() -> R<()> {
         "Deliveries: the connector's own methods (`cross_call_execute`, …: Calimero's format), which call the light client's `verify_outcome` and wait for its answer.\n\n"
     };
     report += &format!(
-        "Wasm used: `res/xsc_connector.wasm` {}, `res/xsc_light_client.wasm` {}\n\n",
+        "Wasm used: `res/xsc_connector.wasm` {}, `res/xsc_calimero_executor.wasm` {}, `res/xsc_light_client.wasm` {}\n\n",
         wasm_size(&res, "xsc_connector.wasm"),
+        wasm_size(&res, "xsc_calimero_executor.wasm"),
         wasm_size(&res, "xsc_light_client.wasm")
     );
     report += "| operation | total Tgas | excluding destination Tgas | receipts | of which gas refunds (from `system`): count, Tgas |\n";
@@ -509,8 +510,22 @@ async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
         0,
     )
     .await?;
-    demo::call(&p.users[1], &acc_b.xcall_transfer, "register", json!({}), 0).await?;
-    demo::call(&p.users[0], &acc_a.xcall_transfer, "register", json!({}), 0).await?;
+    demo::call(
+        &p.users[1],
+        &acc_b.xcall_transfer,
+        "register",
+        json!({}),
+        demo::REGISTER_DEPOSIT,
+    )
+    .await?;
+    demo::call(
+        &p.users[0],
+        &acc_a.xcall_transfer,
+        "register",
+        json!({}),
+        demo::REGISTER_DEPOSIT,
+    )
+    .await?;
     demo::call(
         &p.users[0],
         &acc_a.xcall_transfer,
@@ -593,6 +608,47 @@ async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
         "on_greeting",
     )?;
 
+    // 2b. A Calimero destination returning 2 MiB (the most a 200 Tgas destination can return
+    // to a callback on current protocols): what reading it costs `on_cross_call_finished`.
+    let hostile = format!("hostile.{user}");
+    xsc_bridge::deploy::create_and_deploy(
+        &b.pair.users[1],
+        &hostile,
+        5 * NEAR,
+        std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../res/xsc_demo_hostile.wasm"),
+        )
+        .map_err(s)?,
+        None,
+    )
+    .await
+    .map_err(s)?;
+    for (len, label) in [(0u64, "empty"), (2 << 20, "2 MiB")] {
+        let (sent, _) = b
+            .user_call(
+                0,
+                &acc_a.connector,
+                "cross_call",
+                json!({
+                    "destination_contract_id": hostile,
+                    "destination_contract_method": "big",
+                    "destination_contract_args": json!({"len": len.to_string()}).to_string(),
+                    "destination_gas": "200000000000000",
+                    "destination_deposit": "0",
+                    "source_callback_method": "",
+                }),
+                0,
+            )
+            .await?;
+        let exec = b.deliver(0, &sent, MessageKind::CrossCall, 0).await?;
+        b.row_only(
+            &format!("`cross_call_execute`, destination returns {label} (excl. column = `on_cross_call_finished` only)"),
+            &exec,
+            &acc_b.connector,
+            "on_cross_call_finished",
+        )?;
+    }
+
     // ── xCall API ──
     let fee = |rollback: bool| {
         let rpc = b.pair.rpcs[0].clone();
@@ -603,7 +659,8 @@ async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
                 &rpc,
                 &conn,
                 "get_fee",
-                json!({"net": nb, "rollback": rollback}),
+                // The exact data length ("hello"): no surplus to refund.
+                json!({"net": nb, "rollback": rollback, "data_len": 5}),
             )
             .await?;
             v.as_str()
@@ -612,7 +669,8 @@ async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
         }
     };
     let fee1 = fee(false).await?;
-    let deliver_deposit = NEAR / 10;
+    // Relayers attach nothing: the connector stakes the request (the sender's fee paid for it).
+    let deliver_deposit = 0;
 
     // 3. One-way send_call_message by a user.
     let (one_way, _) = b
