@@ -13,8 +13,19 @@
 //! 3. optionally the demo dapps (`greeter.P`, `cross-call.P`, `xcall-transfer.P`), each put on
 //!    the connector's allow list.
 //!
-//! P becomes admin (`Dao`) of the light client and the connector, and relays with the
-//! configuration [`relayer_config_toml`] writes.
+//! 4. the **relayer account** `relayer.P` (its own account, never the admin): created with
+//!    function-call keys only — one for `add_light_client_block` on the light client (the relay
+//!    lane) and several for `verify_and_forward` on the light client (or the connector's delivery
+//!    methods) — whose secret keys are written to key files of mode 600; no full-access key.
+//!
+//! **Least privilege.** P becomes admin (`Dao`) of the light client and the connector; it is
+//! not the relayer. No access key at all is added to a contract account (a contract account is
+//! changed through its own methods: `Upgradable`, roles), so whoever holds a relayer host can
+//! relay and pay gas, nothing more. The configuration [`relayer_config_toml`] writes names the
+//! key files and refers to secrets (an RPC URL with an API key, an auth header's value) by
+//! environment variable, never by value; it records each chain's height before deployment as
+//! the indexer's `start_height`, so that no message sent before the relayer first runs is
+//! missed.
 
 use crate::rpc::{BlockRef, RpcClient};
 use crate::tx::{actions, TxSender, MAX_GAS_300T};
@@ -81,6 +92,8 @@ pub struct DeployOptions {
     pub contract_balance: u128,
     pub dapp_balance: u128,
     pub max_stored_blocks: Option<u32>,
+    /// Create the relayer account and its keys on each chain.
+    pub relayer: Option<RelayerSetup>,
 }
 
 impl Default for DeployOptions {
@@ -91,8 +104,37 @@ impl Default for DeployOptions {
             contract_balance: 10 * NEAR,
             dapp_balance: 5 * NEAR,
             max_stored_blocks: None,
+            relayer: None,
         }
     }
+}
+
+/// The relayer account to create on each chain.
+#[derive(Debug, Clone)]
+pub struct RelayerSetup {
+    /// The account, `relayer.<parent>` by default (`{parent}` is replaced).
+    pub account: String,
+    /// NEAR given to it (gas for updates and deliveries).
+    pub balance: u128,
+    /// Delivery keys (nonce lanes) besides the relay key.
+    pub delivery_keys: usize,
+    /// Delivery keys call the light client's `verify_and_forward` (else the connector's
+    /// delivery methods).
+    pub fast_path: bool,
+    /// Also add ONE full-access key, used only for deliveries that must attach a deposit
+    /// (`xcall_receive_message` of a connector that still requires one). Never on a contract
+    /// account; off by default.
+    pub deposit_key: bool,
+    /// Where the key files go (`<dir>/<chain name>/relay0.json`, `delivery1.json`, ...).
+    pub keys_dir: PathBuf,
+}
+
+/// The relayer of one chain as deployed.
+#[derive(Debug, Clone)]
+pub struct RelayerKeys {
+    pub account: String,
+    /// Relay key first, then the delivery keys.
+    pub key_files: Vec<PathBuf>,
 }
 
 /// What was deployed on one chain.
@@ -103,8 +145,12 @@ pub struct Deployed {
     pub accounts: Accounts,
     /// Height of the light client's initial head (a block of the other chain).
     pub lc_head_height: u64,
-    /// Final height of this chain when deployment finished (index from here).
+    /// Final height of this chain before anything was deployed: no message of this chain's
+    /// connector is older (the indexer's `start_height`).
+    pub deploy_height: u64,
+    /// Final height of this chain when deployment finished.
     pub final_height: u64,
+    pub relayer: Option<RelayerKeys>,
 }
 
 fn unchanged(step: DeployStep) -> &'static str {
@@ -186,9 +232,11 @@ pub fn code_hash(code: &[u8]) -> xsc_core::CryptoHash {
 }
 
 /// Create `account` (a sub-account of the signer) with `balance`, deploy `code` and call
-/// `init`, in one transaction (all or nothing). An account that already holds the same code is
-/// left alone; one that holds other code, or none, is an error: a live contract is upgraded
-/// through its `Upgradable` role (`up_stage_code`, `up_deploy_code`), never overwritten here.
+/// `init`, in one transaction (all or nothing). **No access key is added**: the contract
+/// account can only change through its own methods. An account that already holds the same
+/// code is left alone; one that holds other code, or none, is an error: a live contract is
+/// upgraded through its `Upgradable` role (`up_stage_code`, `up_deploy_code`), never
+/// overwritten here.
 pub async fn create_and_deploy(
     tx: &TxSender,
     account: &str,
@@ -217,8 +265,11 @@ pub async fn create_and_deploy(
             )
         }));
     }
-    let mut acts = actions::create_funded_account(tx.signer().public_key(), balance);
-    acts.push(actions::deploy_contract(code));
+    let mut acts = vec![
+        actions::create_account(),
+        actions::transfer(balance),
+        actions::deploy_contract(code),
+    ];
     if let Some((method, args)) = init {
         acts.push(actions::function_call(
             method,
@@ -259,6 +310,125 @@ pub async fn call_json(
     Ok(out)
 }
 
+/// The public key of an existing key file, or a new random key written to `path` (mode 600).
+fn key_file(path: &Path, account: &str) -> Result<near_crypto::PublicKey, DeployError> {
+    if path.exists() {
+        return Ok(crate::signer::TxSigner::from_key_file(path)
+            .map_err(err)?
+            .public_key());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    let secret = near_crypto::SecretKey::from_random(near_crypto::KeyType::ED25519);
+    crate::signer::write_key_file(
+        path,
+        &json!({
+            "account_id": account,
+            "public_key": secret.public_key().to_string(),
+            "private_key": secret.to_string(),
+        }),
+    )
+    .map_err(|e| err(format!("{}: {e}", path.display())))?;
+    Ok(secret.public_key())
+}
+
+/// Create the relayer account of chain `x` with its keys (or check an existing one has them).
+pub async fn deploy_relayer(
+    x: &ChainTarget,
+    setup: &RelayerSetup,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<RelayerKeys, DeployError> {
+    let account = setup.account.clone();
+    let dir = setup.keys_dir.join(&x.name);
+    let lc = x.accounts.light_client.as_str();
+    let (receiver, methods): (&str, Vec<&str>) = if setup.fast_path {
+        (lc, vec!["verify_and_forward"])
+    } else {
+        (
+            x.accounts.connector.as_str(),
+            xsc_interfaces::MessageKind::ALL
+                .iter()
+                .map(|k| k.delivery_method())
+                .collect(),
+        )
+    };
+    let relay = dir.join("relay0.json");
+    let relay_pk = key_file(&relay, &account)?;
+    let mut keys = vec![(
+        relay,
+        relay_pk.clone(),
+        actions::add_function_call_key(relay_pk, lc, &["add_light_client_block"], None),
+    )];
+    for i in 1..=setup.delivery_keys.max(1) {
+        let f = dir.join(format!("delivery{i}.json"));
+        let pk = key_file(&f, &account)?;
+        keys.push((
+            f,
+            pk.clone(),
+            actions::add_function_call_key(pk, receiver, &methods, None),
+        ));
+    }
+    if setup.deposit_key {
+        let f = dir.join("deposit.json");
+        let pk = key_file(&f, &account)?;
+        keys.push((f, pk.clone(), actions::add_full_access_key(pk)));
+    }
+    match x
+        .rpc
+        .view_account(&account, BlockRef::Optimistic)
+        .await
+        .map_err(err)?
+    {
+        None => {
+            let mut acts = vec![actions::create_account(), actions::transfer(setup.balance)];
+            acts.extend(keys.iter().map(|(_, _, a)| a.clone()));
+            let out = x.tx.send(&account, acts).await.map_err(err)?;
+            if let Some(f) = out.failure() {
+                return Err(err(format!("creating {account}: {}", f.message)));
+            }
+            progress(&format!(
+                "[{}] relayer account {account}: {} function-call keys{} (key files in {})",
+                x.name,
+                keys.len() - setup.deposit_key as usize,
+                if setup.deposit_key {
+                    " and one full-access key for deposits"
+                } else {
+                    ""
+                },
+                dir.display()
+            ));
+        }
+        Some(_) => {
+            for (f, pk, _) in &keys {
+                x.rpc
+                    .view_access_key(&account, &pk.to_string(), BlockRef::Optimistic)
+                    .await
+                    .map_err(|e| {
+                        err(format!(
+                            "{account} exists but lacks the key of {} ({e}): use other key files or another relayer account",
+                            f.display()
+                        ))
+                    })?;
+            }
+            progress(&format!(
+                "[{}] relayer account {account} already has its {} keys; unchanged",
+                x.name,
+                keys.len()
+            ));
+        }
+    }
+    Ok(RelayerKeys {
+        account,
+        key_files: keys.into_iter().map(|(f, _, _)| f).collect(),
+    })
+}
+
 /// Deploy everything on both chains. `progress` receives a line per step.
 pub async fn deploy_pair(
     a: &ChainTarget,
@@ -280,6 +450,17 @@ pub async fn deploy_pair(
     } else {
         None
     };
+    let mut deploy_heights = Vec::new();
+    for c in [a, b] {
+        deploy_heights.push(
+            c.rpc
+                .block(BlockRef::Final)
+                .await
+                .map_err(err)?
+                .header
+                .height,
+        );
+    }
     let mut out = Vec::new();
     for (x, y) in [(a, b), (b, a)] {
         for (c, label) in [(x, "x"), (y, "y")] {
@@ -401,17 +582,29 @@ pub async fn deploy_pair(
                 x.name, x.accounts.greeter, x.accounts.cross_call, x.accounts.xcall_transfer
             ));
         }
-        out.push((x, lc_head_height));
+        let relayer = match &opts.relayer {
+            Some(setup) => {
+                let mut setup = setup.clone();
+                setup.account = setup
+                    .account
+                    .replace("{parent}", x.tx.signer().account_id().as_str());
+                Some(deploy_relayer(x, &setup, progress).await?)
+            }
+            None => None,
+        };
+        out.push((x, lc_head_height, relayer));
     }
     let mut deployed = Vec::new();
-    for (x, lc_head_height) in out {
+    for (i, (x, lc_head_height, relayer)) in out.into_iter().enumerate() {
         let fin = x.rpc.block(BlockRef::Final).await.map_err(err)?;
         deployed.push(Deployed {
             name: x.name.clone(),
             chain_id: x.chain_id.clone(),
             accounts: x.accounts.clone(),
             lc_head_height,
+            deploy_height: deploy_heights[i],
             final_height: fin.header.height,
+            relayer,
         });
     }
     let b = deployed.pop().expect("two");
@@ -421,40 +614,81 @@ pub async fn deploy_pair(
 
 /// Per chain: what the relayer configuration needs besides [`Deployed`].
 pub struct ChainAccess<'a> {
-    pub rpc_url: &'a str,
-    /// `(name, value)` of an RPC auth header.
+    /// RPC URLs as written to the configuration: literal, or `${VAR}` for a URL holding a
+    /// secret.
+    pub rpc_urls: Vec<String>,
+    /// `(name, environment variable holding the value)` of an RPC auth header.
     pub rpc_header: Option<(&'a str, &'a str)>,
-    pub key_file: &'a Path,
+    /// Key files when no relayer account was deployed (an existing relayer).
+    pub key_files: Vec<PathBuf>,
+    /// The first height to index (default: the deployment height).
+    pub start_height: Option<u64>,
 }
 
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// The relayer configuration (TOML) for a deployed pair.
+fn toml_list<S: AsRef<str>>(v: &[S]) -> String {
+    format!(
+        "[{}]",
+        v.iter()
+            .map(|s| toml_str(s.as_ref()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// Whether a URL carries something that looks like a secret (user info or a query string):
+/// such a URL must reach the configuration as `${VAR}`, not by value.
+pub fn url_has_secret(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .map(|u| !u.username().is_empty() || u.password().is_some() || u.query().is_some())
+        .unwrap_or(false)
+}
+
+/// The relayer configuration (TOML) for a deployed pair. Secrets are referred to, never
+/// written: the RPC URLs as given (`${VAR}` for one with a key), the header's value by
+/// environment variable, the keys by file.
 pub fn relayer_config_toml(
     deployed: &[Deployed; 2],
     access: [ChainAccess<'_>; 2],
     database: &Path,
     metrics_listen: &str,
 ) -> String {
-    let mut s = String::from("# Written by `xsc deploy`.\n");
+    let mut s = String::from(
+        "# Written by `xsc deploy`. Secrets are not in this file: keys are in the key files named\n\
+         # here (mode 600), RPC URLs with an API key and header values come from the environment.\n",
+    );
     for (i, (d, acc)) in deployed.iter().zip(access.iter()).enumerate() {
         let section = if i == 0 { "chain_a" } else { "chain_b" };
+        let key_files: Vec<String> = match &d.relayer {
+            Some(r) => r
+                .key_files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect(),
+            None => acc
+                .key_files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect(),
+        };
         s += &format!(
-            "\n[{section}]\nname = {}\nchain_id = {}\nrpc_url = {}\nlight_client = {}\nconnector = {}\nsigner_key_file = {}\n",
+            "\n[{section}]\nname = {}\nchain_id = {}\nrpc_urls = {}\nlight_client = {}\nconnector = {}\nsigner_key_files = {}\nstart_height = {}\n",
             toml_str(&d.name),
             toml_str(&d.chain_id),
-            toml_str(acc.rpc_url),
+            toml_list(&acc.rpc_urls),
             toml_str(&d.accounts.light_client),
             toml_str(&d.accounts.connector),
-            toml_str(&acc.key_file.display().to_string()),
+            toml_list(&key_files),
+            acc.start_height.unwrap_or(d.deploy_height),
         );
-        if let Some((n, v)) = acc.rpc_header {
+        if let Some((n, var)) = acc.rpc_header {
             s += &format!(
-                "rpc_header = {{ name = {}, value = {} }}\n",
+                "rpc_header = {{ name = {}, value_env = {} }}\n",
                 toml_str(n),
-                toml_str(v)
+                toml_str(var)
             );
         }
     }

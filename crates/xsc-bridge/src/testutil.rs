@@ -181,10 +181,10 @@ pub fn test_sender(
     opts: crate::tx::TxOptions,
 ) -> crate::tx::TxSender {
     let rpc = crate::rpc::RpcClient::new(crate::rpc::RpcClientConfig {
-        url: url.into(),
         header: None,
         timeout: Duration::from_secs(5),
         retry: crate::rpc::RetryPolicy::none(),
+        ..crate::rpc::RpcClientConfig::new(url)
     })
     .unwrap();
     let signer = crate::signer::TxSigner::from_seed(account, seed).unwrap();

@@ -8,10 +8,10 @@
 //! Short epochs: `epoch_length` 20 with the default `transaction_validity_period` (100) makes
 //! the node panic; the validity period is therefore set to the epoch length (50/50 works).
 
-use xsc_bridge::rpc::{BlockRef, RpcClient, RpcClientConfig};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+use xsc_bridge::rpc::{BlockRef, RpcClient, RpcClientConfig};
 
 pub const DEFAULT_BIN: &str = ".xsc/bin/neard-sandbox";
 pub const VALIDATOR: &str = "test.near";
@@ -133,6 +133,18 @@ impl LocalNode {
                 "neard init failed: {}",
                 String::from_utf8_lossy(&init.stderr)
             )));
+        }
+        // Our key loader refuses key files others may read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for f in ["validator_key.json", "node_key.json"] {
+                let p = home.join(f);
+                if p.exists() {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                        .map_err(err)?;
+                }
+            }
         }
         let validity = opts.epoch_length.min(100);
         patch_json(&home.join("genesis.json"), |g| {

@@ -4,7 +4,7 @@
 use super::{BlockSource, ChainTip, LightClientTarget, PendingSubmission, RelayError, Submitted};
 use crate::rpc::types::lenient_int;
 use crate::rpc::{BlockRef, RpcClient};
-use crate::tx::{actions, TxError, TxSender, MAX_GAS_300T};
+use crate::tx::{actions, TxSender, MAX_GAS_300T};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -52,6 +52,7 @@ pub struct StoredRangeView {
 pub struct ContractTarget {
     /// Light client account.
     pub account: String,
+    /// The relay lane: the key that signs light client updates and nothing else.
     pub tx: Arc<TxSender>,
     /// Gas attached to `add_light_client_block` (at most 300 Tgas on older networks).
     pub gas: u64,
@@ -143,9 +144,9 @@ impl LightClientTarget for ContractTarget {
     ) -> Result<PendingSubmission, RelayError> {
         let args = borsh::to_vec(block).expect("borsh of a block");
         let height = block.inner_lite.height;
-        let prepared = self
+        let (_, pending) = self
             .tx
-            .broadcast_nowait(
+            .send_until_included(
                 &self.account,
                 vec![actions::function_call(
                     "add_light_client_block",
@@ -155,20 +156,8 @@ impl LightClientTarget for ContractTarget {
                 )],
             )
             .await?;
-        let tx = self.tx.clone();
         Ok(Box::pin(async move {
-            let sender = tx.signer().account_id().to_string();
-            let out = match tx.wait_for_outcome(&prepared.hash, &sender).await {
-                Ok(o) => o,
-                Err(e) => {
-                    // Never seen executed (dropped, or its nonce was taken): the next
-                    // transaction asks the node for the nonce again.
-                    if matches!(e, TxError::Unconfirmed { .. }) {
-                        tx.reset_nonce().await;
-                    }
-                    return Err(e.into());
-                }
-            };
+            let out = pending.await?;
             if let Some(f) = out.failure() {
                 return Err(RelayError::Rejected {
                     height,

@@ -117,10 +117,11 @@ pub trait LightClientTarget: Send + Sync {
         &self,
         block: &LightClientBlockView,
     ) -> impl Future<Output = Result<Submitted, RelayError>> + Send;
-    /// Hand the block's transaction to the destination node and return as soon as the node has
-    /// it, without waiting for its execution: a transaction the same signer sends afterwards is
-    /// ordered after it (nonces), so it executes after the light client took the block. The
-    /// returned future resolves with the outcome. By default: [`Self::submit_block`], waited for.
+    /// Hand the block's transaction to the destination node and return as soon as it is
+    /// included in a block, without waiting for its execution: a transaction included later
+    /// (whatever key signed it) executes after it, so after the light client took the block.
+    /// The returned future resolves with the outcome. By default: [`Self::submit_block`],
+    /// waited for.
     fn submit_block_nowait(
         &self,
         block: &LightClientBlockView,
@@ -349,7 +350,11 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
     }
 
     /// Log, record and count a block whose transaction executed.
-    fn landed(&self, next: &NextBlock, submitted: Submitted) -> Result<RelayedInfo, RelayError> {
+    async fn landed(
+        &self,
+        next: &NextBlock,
+        submitted: Submitted,
+    ) -> Result<RelayedInfo, RelayError> {
         let inner = &next.block.inner_lite;
         let (height, epoch_id, hash, lean) = (inner.height, inner.epoch_id, next.hash, next.lean);
         info!(
@@ -357,14 +362,16 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             new_epoch = !next.same_epoch, gas = submitted.gas_burnt, "light client block relayed"
         );
         if let Some(store) = &self.store {
-            store.record_relayed_block(&RelayedBlock {
-                dest_chain: self.cfg.dest.clone(),
-                height,
-                hash,
-                epoch_id,
-                tx_hash: submitted.tx_hash.map(|h| h.to_string()),
-                relayed_at: now_ms(),
-            })?;
+            store
+                .record_relayed_block(&RelayedBlock {
+                    dest_chain: self.cfg.dest.clone(),
+                    height,
+                    hash,
+                    epoch_id,
+                    tx_hash: submitted.tx_hash.map(|h| h.to_string()),
+                    relayed_at: now_ms(),
+                })
+                .await?;
         }
         if let Some(m) = &self.metrics {
             let mode = if lean { "lean" } else { "full" };
@@ -411,7 +418,7 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             }
             Err(e) => return Err(e),
         };
-        Ok(RelayStep::Relayed(self.landed(&next, submitted)?))
+        Ok(RelayStep::Relayed(self.landed(&next, submitted).await?))
     }
 
     /// Make sure the light client holds a block at height ≥ `min_height` (final on the source,
@@ -500,12 +507,12 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
     }
 
     /// Like [`Self::proof_head_for`], but without waiting for the light client update to
-    /// execute: the block is handed to the destination node and its head returned at once.
-    /// A delivery the same signer sends next is ordered after the update (nonces), and reaches
-    /// the light client (entry receipt, then the `verify_outcome` call) after the update's own
-    /// receipt executed, so the proof is checked against a stored block; this saves the ~2
-    /// destination blocks of waiting for the update per message leg. Should the update fail,
-    /// deliveries against its head are refused on chain with a retryable reason and retried.
+    /// execute: its head is returned once the update's transaction is included in a block
+    /// ([`LightClientTarget::submit_block_nowait`]). A delivery submitted after that is
+    /// included later, so it reaches the light client after the update's own receipt executed,
+    /// and the proof is checked against a stored block, whichever key signed it; this saves a
+    /// destination block or two of waiting per message leg. Should the update fail, deliveries
+    /// against its head are refused on chain with a temporary reason and retried.
     pub async fn proof_head_nowait(
         self: &Arc<Self>,
         proof_block: u64,
@@ -563,7 +570,7 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             let height = next.block.inner_lite.height;
             match pending.await {
                 Ok(s) => {
-                    if let Err(e) = this.landed(&next, s) {
+                    if let Err(e) = this.landed(&next, s).await {
                         warn!(height, error = %e, "relayed block not recorded");
                     }
                 }

@@ -18,10 +18,10 @@ fn fast_retry(max_retries: u32) -> RetryPolicy {
 
 fn client(url: &str, retries: u32) -> RpcClient {
     RpcClient::new(RpcClientConfig {
-        url: url.to_string(),
         header: None,
         timeout: Duration::from_secs(5),
         retry: fast_retry(retries),
+        ..RpcClientConfig::new(url.to_string())
     })
     .unwrap()
 }
@@ -460,20 +460,20 @@ async fn slow_replies_time_out_and_are_retried() {
     })
     .await;
     let c = RpcClient::new(RpcClientConfig {
-        url: mock.url.clone(),
         header: None,
         timeout: Duration::from_millis(200),
         retry: fast_retry(0),
+        ..RpcClientConfig::new(mock.url.clone())
     })
     .unwrap();
     let e = c.status().await.unwrap_err();
     assert!(matches!(e, RpcError::Timeout { .. }), "{e:?}");
     assert!(e.is_retryable());
     let c = RpcClient::new(RpcClientConfig {
-        url: mock.url.clone(),
         header: None,
         timeout: Duration::from_millis(200),
         retry: fast_retry(2),
+        ..RpcClientConfig::new(mock.url.clone())
     })
     .unwrap();
     assert_eq!(c.status().await.unwrap().chain_id, "testnet");
@@ -501,13 +501,13 @@ async fn the_extra_header_is_sent_and_not_printed() {
     let status = fixture_result("status-current.json");
     let mock = MockRpc::start(move |_, _, _| Reply::Result(status.clone())).await;
     let c = RpcClient::new(RpcClientConfig {
-        url: mock.url.clone(),
         header: Some(RpcHeader {
             name: "x-api-key".into(),
             value: "s3cret".into(),
         }),
         timeout: Duration::from_secs(5),
         retry: fast_retry(0),
+        ..RpcClientConfig::new(format!("{}/v1/?apiKey=s3cret", mock.url))
     })
     .unwrap();
     c.status().await.unwrap();
@@ -517,6 +517,7 @@ async fn the_extra_header_is_sent_and_not_printed() {
         "{headers:?}"
     );
     assert!(!format!("{c:?}").contains("s3cret"));
+    assert!(!c.endpoints().join(" ").contains("s3cret"));
 }
 
 #[test]

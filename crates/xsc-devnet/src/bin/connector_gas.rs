@@ -15,14 +15,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use xsc_bridge::delivery::{classify, Decision, Relay};
-use xsc_devnet::demo::{self, LocalPair, PairOptions};
 use xsc_bridge::deploy::NEAR;
 use xsc_bridge::events::{parse_transport, MessageKind};
 use xsc_bridge::lightclient_relay::{ContractTarget, LightClientRelay, RelayConfig, RpcSource};
-use xsc_devnet::localnet::{find_neard, MISSING_BIN, VALIDATOR};
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, ProofTarget, RpcClient};
 use xsc_bridge::tx::{actions, TxSender, MAX_GAS_300T};
 use xsc_core::CryptoHash;
+use xsc_devnet::demo::{self, LocalPair, PairOptions};
+use xsc_devnet::localnet::{find_neard, MISSING_BIN, VALIDATOR};
 
 type R<T> = Result<T, String>;
 
@@ -472,9 +472,11 @@ done before a delivery are separate transactions and not included. Per receipt (
 }
 
 async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
-    let [(rpc_a, tx_a), (rpc_b, tx_b)] = xsc_bridge::service::connect(&pair.config)
-        .await
-        .map_err(s)?;
+    // Deliveries are signed by the chains' root accounts: the relayer's function-call keys may
+    // not call the connector's own delivery methods nor attach deposits, and who signs does
+    // not change the gas of the receipts measured.
+    let (rpc_a, rpc_b) = (pair.rpcs[0].clone(), pair.rpcs[1].clone());
+    let (tx_a, tx_b) = (pair.users[0].clone(), pair.users[1].clone());
     let relay = |src: &RpcClient, dest: usize, tx: &Arc<TxSender>| -> Relay {
         LightClientRelay::new(
             RpcSource { rpc: src.clone() },

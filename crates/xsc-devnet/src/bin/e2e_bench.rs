@@ -14,11 +14,11 @@
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use xsc_devnet::demo::{self, LocalPair, PairOptions};
-use xsc_devnet::localnet::{find_neard, MISSING_BIN};
-use xsc_bridge::queue::EventState;
+use xsc_bridge::queue::{EventState, ListFilter};
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, RpcClient};
 use xsc_bridge::service::{Service, ServiceOptions};
+use xsc_devnet::demo::{self, LocalPair, PairOptions};
+use xsc_devnet::localnet::{find_neard, MISSING_BIN};
 
 const T: Duration = Duration::from_secs(600);
 
@@ -74,7 +74,8 @@ async fn exact_round_trip(
     let start = receipt_height(rpc, sent, &pair.deployed[0].accounts.connector).await?;
     let last = svc
         .store
-        .list(Some(EventState::Delivered), 100_000)
+        .list(&ListFilter::state(EventState::Delivered, 100_000))
+        .await
         .map_err(|e| e.to_string())?
         .into_iter()
         .filter(|e| e.kind == "cross_call_response" && e.dest_chain == pair.name(0))
