@@ -326,6 +326,11 @@ impl Indexer {
                 && hd.prev_height.is_none_or(|p| p == last_height)
                 && hd.height > last_height;
             if !linked {
+                // Keep what was read and linked so far; the rest waits for a node that links.
+                if last_height > cursor.height {
+                    self.record(cursor.height, last_height, last_hash, &events)
+                        .await?;
+                }
                 return Err(IndexError::ChainLink {
                     height: h,
                     hash: hd.hash,
@@ -359,15 +364,31 @@ impl Indexer {
             return Ok(None);
         }
         let to = last_height;
+        let new_events = self.record(cursor.height, to, last_hash, &events).await?;
+        Ok(Some(IndexStep {
+            from,
+            to,
+            new_events,
+        }))
+    }
+
+    /// Record the events read from `from + 1` through `to` with the cursor at `to`.
+    async fn record(
+        &self,
+        from: u64,
+        to: u64,
+        hash: CryptoHash,
+        events: &[NewEvent],
+    ) -> Result<usize, IndexError> {
         let new_events = self
             .store
             .record_indexed(
                 &self.cfg.source,
                 Cursor {
                     height: to,
-                    hash: Some(last_hash),
+                    hash: Some(hash),
                 },
-                &events,
+                events,
             )
             .await?;
         if let Some(m) = &self.metrics {
@@ -377,18 +398,14 @@ impl Indexer {
         }
         if new_events > 0 {
             let proof_blocks: Vec<u64> = events.iter().map(|e| e.block_height).collect();
-            info!(source = %self.cfg.source, from, to, final_height, new_events, ?proof_blocks, "indexed connector events");
+            info!(source = %self.cfg.source, from = from + 1, to, new_events, ?proof_blocks, "indexed connector events");
             if let Some(w) = &self.wake {
                 w.notify_one();
             }
         } else {
-            debug!(source = %self.cfg.source, from, to, "indexed");
+            debug!(source = %self.cfg.source, from = from + 1, to, "indexed");
         }
-        Ok(Some(IndexStep {
-            from,
-            to,
-            new_events,
-        }))
+        Ok(new_events)
     }
 
     /// Read the connector's messages out of `block`'s new chunks (proofs asked against `head`).
@@ -532,7 +549,12 @@ impl Indexer {
     async fn locate(&self, nsn: u64, mut lo: u64, mut hi: u64) -> Result<u64, IndexError> {
         let mut widen = 0;
         loop {
-            let (_, at_lo) = self.next_out_at(lo).await?;
+            // Nothing was sent before the first block.
+            let at_lo = if lo == 0 {
+                0
+            } else {
+                self.next_out_at(lo).await?.1
+            };
             if at_lo <= nsn {
                 break;
             }
