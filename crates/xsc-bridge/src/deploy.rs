@@ -771,6 +771,207 @@ mod tests {
             .iter()
             .any(|a| matches!(a, Action::DeployContract(d) if d.code == CODE)));
         assert!(matches!(actions.last(), Some(Action::FunctionCall(f)) if f.method_name == "new"));
+        // No access key of any kind on a contract account.
+        assert!(
+            !actions.iter().any(|a| matches!(a, Action::AddKey(_))),
+            "{actions:?}"
+        );
+    }
+
+    fn target(mock: &MockRpc) -> ChainTarget {
+        ChainTarget {
+            name: "chain-x".into(),
+            chain_id: "x".into(),
+            rpc: crate::rpc::RpcClient::new(crate::rpc::RpcClientConfig::new(mock.url.clone()))
+                .unwrap(),
+            tx: Arc::new(sender(&mock.url)),
+            accounts: Accounts::under("test.near"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_relayer_gets_function_call_keys_only_and_private_key_files() {
+        use near_primitives::account::AccessKeyPermission;
+        let (mock, sent) = node(None).await;
+        let dir = tempfile::tempdir().unwrap();
+        let setup = RelayerSetup {
+            account: "relayer.test.near".into(),
+            balance: 7,
+            delivery_keys: 3,
+            fast_path: true,
+            deposit_key: false,
+            keys_dir: dir.path().join("keys"),
+        };
+        let keys = deploy_relayer(&target(&mock), &setup, &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(keys.key_files.len(), 4);
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].transaction.receiver_id().as_str(),
+            "relayer.test.near"
+        );
+        let mut perms = Vec::new();
+        for a in sent[0].transaction.actions() {
+            if let Action::AddKey(k) = a {
+                match &k.access_key.permission {
+                    AccessKeyPermission::FunctionCall(fc) => {
+                        assert_eq!(fc.allowance, None);
+                        perms.push((fc.receiver_id.clone(), fc.method_names.clone()));
+                    }
+                    AccessKeyPermission::FullAccess => panic!("a full-access key"),
+                    p => panic!("{p:?}"),
+                }
+            }
+        }
+        assert_eq!(
+            perms,
+            vec![
+                (
+                    "lc.test.near".to_string(),
+                    vec!["add_light_client_block".to_string()]
+                ),
+                (
+                    "lc.test.near".to_string(),
+                    vec!["verify_and_forward".to_string()]
+                ),
+                (
+                    "lc.test.near".to_string(),
+                    vec!["verify_and_forward".to_string()]
+                ),
+                (
+                    "lc.test.near".to_string(),
+                    vec!["verify_and_forward".to_string()]
+                ),
+            ]
+        );
+        // Each key file loads (so it is private: mode 600) and matches the key added.
+        for (f, a) in keys
+            .key_files
+            .iter()
+            .zip(
+                sent[0]
+                    .transaction
+                    .actions()
+                    .iter()
+                    .filter_map(|a| match a {
+                        Action::AddKey(k) => Some(k.public_key.clone()),
+                        _ => None,
+                    }),
+            )
+        {
+            let signer = crate::signer::TxSigner::from_key_file(f).unwrap();
+            assert_eq!(signer.public_key(), a);
+            assert_eq!(signer.account_id().as_str(), "relayer.test.near");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_connector_path_and_the_deposit_key_are_explicit() {
+        use near_primitives::account::AccessKeyPermission;
+        let (mock, sent) = node(None).await;
+        let dir = tempfile::tempdir().unwrap();
+        let setup = RelayerSetup {
+            account: "relayer.test.near".into(),
+            balance: 7,
+            delivery_keys: 1,
+            fast_path: false,
+            deposit_key: true,
+            keys_dir: dir.path().to_path_buf(),
+        };
+        deploy_relayer(&target(&mock), &setup, &|_| {})
+            .await
+            .unwrap();
+        let sent = sent.lock().unwrap();
+        let perms: Vec<_> = sent[0]
+            .transaction
+            .actions()
+            .iter()
+            .filter_map(|a| match a {
+                Action::AddKey(k) => Some(k.access_key.permission.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(perms.len(), 3);
+        match &perms[1] {
+            AccessKeyPermission::FunctionCall(fc) => {
+                assert_eq!(fc.receiver_id, "connector.test.near");
+                assert_eq!(fc.method_names.len(), 4);
+            }
+            p => panic!("{p:?}"),
+        }
+        assert!(matches!(perms[2], AccessKeyPermission::FullAccess));
+    }
+
+    #[test]
+    fn the_written_configuration_refers_to_secrets_and_loads() {
+        let deployed = ["a", "b"].map(|n| Deployed {
+            name: format!("chain-{n}"),
+            chain_id: format!("net-{n}"),
+            accounts: Accounts::under(&format!("{n}.near")),
+            lc_head_height: 1,
+            deploy_height: 1000,
+            final_height: 1010,
+            relayer: Some(RelayerKeys {
+                account: format!("relayer.{n}.near"),
+                key_files: vec![
+                    PathBuf::from(format!("/keys/{n}/relay0.json")),
+                    PathBuf::from(format!("/keys/{n}/delivery1.json")),
+                ],
+            }),
+        });
+        let toml = relayer_config_toml(
+            &deployed,
+            [
+                ChainAccess {
+                    rpc_urls: vec![
+                        "${A_RPC_SECRET}".into(),
+                        "https://rpc.testnet.near.org".into(),
+                    ],
+                    rpc_header: None,
+                    key_files: vec![],
+                    start_height: Some(900),
+                },
+                ChainAccess {
+                    rpc_urls: vec!["https://shard.example".into()],
+                    rpc_header: Some(("x-api-key", "SHARD_HEADER_VALUE")),
+                    key_files: vec![],
+                    start_height: None,
+                },
+            ],
+            Path::new("/var/lib/xsc/q.db"),
+            "127.0.0.1:9464",
+        );
+        assert!(
+            toml.contains(r#"rpc_urls = ["${A_RPC_SECRET}", "https://rpc.testnet.near.org"]"#),
+            "{toml}"
+        );
+        assert!(
+            toml.contains(r#"value_env = "SHARD_HEADER_VALUE""#),
+            "{toml}"
+        );
+        assert!(
+            !toml.contains("private_key") && !toml.contains("ed25519:"),
+            "{toml}"
+        );
+        let env = |k: &str| match k {
+            "A_RPC_SECRET" => Some("https://provider.example/?apiKey=zzz".to_string()),
+            "SHARD_HEADER_VALUE" => Some("hdr".to_string()),
+            _ => None,
+        };
+        let cfg = crate::config::Config::from_toml_with_env(&toml, "deploy", None, &env).unwrap();
+        assert_eq!(cfg.chain_a.start_height, Some(900));
+        assert_eq!(
+            cfg.chain_b.start_height,
+            Some(1000),
+            "the deployment height"
+        );
+        assert_eq!(cfg.chain_a.key_files().len(), 2);
+        assert_eq!(cfg.chain_b.header().unwrap().value, "hdr");
+        assert!(url_has_secret("https://provider.example/?apiKey=zzz"));
+        assert!(url_has_secret("https://u:p@provider.example/"));
+        assert!(!url_has_secret("https://rpc.testnet.near.org"));
     }
 
     #[tokio::test]

@@ -301,9 +301,13 @@ impl RpcClient {
         })
     }
 
-    /// The endpoints as `label scheme://host:port` (safe to print).
+    /// The endpoints as `label scheme://host:port` (safe to print), the archival one last.
     pub fn endpoints(&self) -> Vec<String> {
-        self.pool().iter().map(|e| e.shown.clone()).collect()
+        let mut all = self.pool();
+        if !self.archival_only {
+            all.extend(self.inner.archival.iter().cloned());
+        }
+        all.iter().map(|e| e.shown.clone()).collect()
     }
 
     /// The endpoint requests go to first (safe to print).

@@ -162,8 +162,13 @@ impl RpcError {
         let cause = cause_obj
             .and_then(|c| c.get("name"))
             .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+            .map(str::to_string)
+            // JSON-RPC's own "method not found" (old nodes asked for `send_tx`).
+            .or_else(|| {
+                (err.get("code").and_then(Value::as_i64) == Some(-32601))
+                    .then(|| "METHOD_NOT_FOUND".to_string())
+            })
+            .unwrap_or_default();
         let info = cause_obj
             .and_then(|c| c.get("info"))
             .filter(|v| !v.is_null())
