@@ -41,6 +41,16 @@
 //! message it has already executed, and [`classify_failure`] recognises that refusal as
 //! "delivered".
 //!
+//! # Single-writer roles and fences
+//!
+//! A role that must have one writer at a time (the indexer of a chain, the light client relay
+//! of a direction) is a named lease ([`MessageStore::try_lease`]) that its holder renews. A write
+//! of such a role names its [`Fence`] and is made only while the lease is held, unexpired by the
+//! store's clock, in the same transaction ([`MessageStore::record_indexed_fenced`],
+//! [`MessageStore::record_relay_submission`]); otherwise it is refused with
+//! [`QueueError::LeaseNotHeld`] and changes nothing. A server database also locks the lease row
+//! for the duration of the write, so a takeover is ordered after it.
+//!
 //! # Backends
 //!
 //! [`MessageStore`] is async and leaks no backend type: SQLite ([`SqliteStore`], the embedded
@@ -87,6 +97,10 @@ pub enum QueueError {
     /// Another process holds the database's instance lock.
     #[error("{0}")]
     Locked(String),
+    /// A fenced write of a single-writer role whose lease `owner` does not hold (expired, or
+    /// taken over by another instance): nothing was written.
+    #[error("lease {name} is not held by {owner}")]
+    LeaseNotHeld { name: String, owner: String },
 }
 
 pub type Result<T> = std::result::Result<T, QueueError>;
@@ -270,6 +284,105 @@ pub struct RelayedBlock {
     pub relayed_at: i64,
 }
 
+/// A named lease that must be held by `owner` for a write to happen (see the module's
+/// "Single-writer roles and fences").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Fence {
+    pub name: String,
+    pub owner: String,
+}
+
+/// A named lease as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseInfo {
+    pub name: String,
+    pub owner: String,
+    /// Unix milliseconds (store clock); expired when not above the store's now.
+    pub until: i64,
+}
+
+/// Where a light client block transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmissionStatus {
+    /// Signed and recorded, maybe handed to the node: its fate must be known before the block
+    /// (or a later one) is submitted again.
+    Signed,
+    /// In a block of the destination chain; not executed yet.
+    Included,
+    /// Executed, and the light client took the block.
+    Landed,
+    /// Will never take effect: refused on chain, or never valid (expired, nonce used).
+    Failed,
+}
+
+impl SubmissionStatus {
+    pub const ALL: [SubmissionStatus; 4] = [
+        SubmissionStatus::Signed,
+        SubmissionStatus::Included,
+        SubmissionStatus::Landed,
+        SubmissionStatus::Failed,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SubmissionStatus::Signed => "signed",
+            SubmissionStatus::Included => "included",
+            SubmissionStatus::Landed => "landed",
+            SubmissionStatus::Failed => "failed",
+        }
+    }
+
+    /// Order of the lifecycle: a status only moves to a higher rank (landed and failed are
+    /// final).
+    fn rank(&self) -> u8 {
+        match self {
+            SubmissionStatus::Signed => 0,
+            SubmissionStatus::Included => 1,
+            SubmissionStatus::Landed | SubmissionStatus::Failed => 2,
+        }
+    }
+
+    /// Whether a record at `self` may be moved to `to`.
+    pub fn may_become(&self, to: SubmissionStatus) -> bool {
+        self.rank() < to.rank()
+    }
+}
+
+impl FromStr for SubmissionStatus {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        SubmissionStatus::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| format!("unknown submission status `{s}`"))
+    }
+}
+
+/// A light client block's transaction, recorded before it is handed to the destination node
+/// (under the relay's [`Fence`]): whoever relays next first learns what became of it, so no
+/// block is ever submitted twice, even across instances and restarts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelaySubmission {
+    /// The chain whose light client receives the block.
+    pub dest_chain: String,
+    pub height: u64,
+    /// The light client head the block makes once it executes.
+    pub head: xsc_core::client::Head,
+    pub tx_hash: String,
+    /// Account that signed the transaction (to look up its status).
+    pub signer: String,
+    /// The signed transaction, base64 (public once sent; re-sending the same bytes can never
+    /// execute it twice).
+    pub signed_tx: String,
+    /// The instance that signed it.
+    pub owner: String,
+    pub status: SubmissionStatus,
+    /// Unix milliseconds (store clock); set by the store.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// Why a delivery is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryKind {
@@ -417,6 +530,43 @@ pub trait MessageStore: Send + Sync {
     /// Take or renew the named lease (e.g. the indexer of a chain) for `owner` until now + `ttl`.
     /// `false` while another owner holds it unexpired.
     async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool>;
+    /// Give the named lease up if `owner` holds it (a graceful stop: another instance takes the
+    /// role at once instead of after expiry). Returns whether it was held.
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<bool>;
+    /// The leases whose names start with `prefix`, expired or not, by name.
+    async fn leases(&self, prefix: &str) -> Result<Vec<LeaseInfo>>;
+    /// [`Self::record_indexed`], only while `fence` is held: else [`QueueError::LeaseNotHeld`]
+    /// and nothing is written.
+    async fn record_indexed_fenced(
+        &self,
+        fence: &Fence,
+        source_chain: &str,
+        cursor: Cursor,
+        events: &[NewEvent],
+    ) -> Result<usize>;
+
+    // ----- light client submissions (relay across instances) -----
+
+    /// Record a light client block transaction before it is sent, only while `fence` is held
+    /// (else [`QueueError::LeaseNotHeld`]). `created_at`/`updated_at` are the store's.
+    async fn record_relay_submission(&self, fence: &Fence, sub: &RelaySubmission) -> Result<()>;
+    /// Move a submission forward (signed → included → landed | failed); a move backwards or
+    /// out of a final status is ignored. [`QueueError::NotFound`] (id 0) when unknown.
+    async fn set_submission_status(
+        &self,
+        dest_chain: &str,
+        tx_hash: &str,
+        status: SubmissionStatus,
+    ) -> Result<()>;
+    /// Submissions whose fate is not known yet (signed or included), lowest height first.
+    async fn open_submissions(&self, dest_chain: &str) -> Result<Vec<RelaySubmission>>;
+    /// The highest submission that is included or landed (a light client head that other
+    /// instances may deliver against once it is in a block).
+    async fn newest_included_submission(&self, dest_chain: &str)
+        -> Result<Option<RelaySubmission>>;
+    /// The highest proof block among the events for `dest_chain` not yet settled (pending or
+    /// delivering): the light client must hold a block above it.
+    async fn open_max_block_height(&self, dest_chain: &str) -> Result<Option<u64>>;
 }
 
 /// What a failed delivery means for its event.

@@ -114,6 +114,44 @@ fn relayed_from_row(r: &Row<'_>) -> rusqlite::Result<RelayedBlock> {
     })
 }
 
+fn submission_from_row(r: &Row<'_>) -> rusqlite::Result<RelaySubmission> {
+    let head: String = r.get(2)?;
+    let status: String = r.get(7)?;
+    Ok(RelaySubmission {
+        dest_chain: r.get(0)?,
+        height: r.get::<_, i64>(1)? as u64,
+        head: serde_json::from_str(&head).map_err(corrupt)?,
+        tx_hash: r.get(3)?,
+        signer: r.get(4)?,
+        signed_tx: r.get(5)?,
+        owner: r.get(6)?,
+        status: status.parse().map_err(corrupt)?,
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
+    })
+}
+
+const SUBMISSION_COLUMNS: &str =
+    "dest_chain, height, head, tx_hash, signer, signed_tx, owner, status, created_at, updated_at";
+
+/// Inside a write transaction: refuse unless `fence` is held, unexpired at `now`.
+fn check_fence(tx: &rusqlite::Transaction<'_>, fence: &Fence, now: i64) -> R<()> {
+    let held: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM leases WHERE name = ?1 AND owner = ?2 AND until > ?3",
+            params![fence.name, fence.owner, now],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match held {
+        Some(_) => Ok(()),
+        None => Err(E::Q(QueueError::LeaseNotHeld {
+            name: fence.name.clone(),
+            owner: fence.owner.clone(),
+        })),
+    }
+}
+
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -843,6 +881,16 @@ impl MessageStore for SqliteStore {
                         ORDER BY relayed_at LIMIT ?2)",
                     params![before, limit as i64],
                 )?;
+                // Settled light client transactions as old, except each destination's newest.
+                tx.execute(
+                    "DELETE FROM lc_submissions WHERE rowid IN (
+                        SELECT rowid FROM lc_submissions AS s
+                        WHERE status IN ('landed', 'failed') AND updated_at < ?1
+                          AND height < (SELECT MAX(height) FROM lc_submissions
+                                        WHERE dest_chain = s.dest_chain)
+                        ORDER BY updated_at LIMIT ?2)",
+                    params![before, limit as i64],
+                )?;
                 Ok(n)
             })
         })
@@ -929,6 +977,184 @@ impl MessageStore for SqliteStore {
                     params![name, owner, now.saturating_add(ms(ttl)), now],
                 )?;
                 Ok(n == 1)
+            })
+        })
+        .await
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<bool> {
+        let (name, owner) = (name.to_string(), owner.to_string());
+        self.run(move |i| {
+            i.write(|tx| {
+                Ok(tx.execute(
+                    "DELETE FROM leases WHERE name = ?1 AND owner = ?2",
+                    params![name, owner],
+                )? == 1)
+            })
+        })
+        .await
+    }
+
+    async fn leases(&self, prefix: &str) -> Result<Vec<LeaseInfo>> {
+        let prefix = prefix.to_string();
+        self.run(move |i| {
+            i.read(|c| {
+                let mut st = c.prepare(
+                    "SELECT name, owner, until FROM leases
+                     WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name",
+                )?;
+                let rows = st.query_map([&prefix], |r| {
+                    Ok(LeaseInfo {
+                        name: r.get(0)?,
+                        owner: r.get(1)?,
+                        until: r.get(2)?,
+                    })
+                })?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+        })
+        .await
+    }
+
+    async fn record_indexed_fenced(
+        &self,
+        fence: &Fence,
+        source_chain: &str,
+        cursor: Cursor,
+        events: &[NewEvent],
+    ) -> Result<usize> {
+        let (fence, source, events) = (fence.clone(), source_chain.to_string(), events.to_vec());
+        self.run(move |i| {
+            i.write(|tx| {
+                let now = i.now();
+                check_fence(tx, &fence, now)?;
+                let mut new = 0;
+                for e in &events {
+                    new += Inner::insert(tx, e, now)? as usize;
+                }
+                set_cursor(tx, &source, &cursor, now)?;
+                Ok(new)
+            })
+        })
+        .await
+    }
+
+    async fn record_relay_submission(&self, fence: &Fence, sub: &RelaySubmission) -> Result<()> {
+        let (fence, sub) = (fence.clone(), sub.clone());
+        self.run(move |i| {
+            i.write(|tx| {
+                let now = i.now();
+                check_fence(tx, &fence, now)?;
+                let head = serde_json::to_string(&sub.head)
+                    .map_err(|e| QueueError::Corrupt(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO lc_submissions (dest_chain, tx_hash, height, head, signer,
+                        signed_tx, owner, status, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                     ON CONFLICT (dest_chain, tx_hash) DO NOTHING",
+                    params![
+                        sub.dest_chain,
+                        sub.tx_hash,
+                        sub.height as i64,
+                        head,
+                        sub.signer,
+                        sub.signed_tx,
+                        sub.owner,
+                        sub.status.as_str(),
+                        now
+                    ],
+                )?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn set_submission_status(
+        &self,
+        dest_chain: &str,
+        tx_hash: &str,
+        status: SubmissionStatus,
+    ) -> Result<()> {
+        let (dest, hash) = (dest_chain.to_string(), tx_hash.to_string());
+        self.run(move |i| {
+            i.write(|tx| {
+                let current: Option<String> = tx
+                    .query_row(
+                        "SELECT status FROM lc_submissions WHERE dest_chain = ?1 AND tx_hash = ?2",
+                        params![dest, hash],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let current: SubmissionStatus = current
+                    .ok_or(QueueError::NotFound(0))?
+                    .parse()
+                    .map_err(QueueError::Corrupt)?;
+                if current.may_become(status) {
+                    tx.execute(
+                        "UPDATE lc_submissions SET status = ?1, updated_at = ?2
+                         WHERE dest_chain = ?3 AND tx_hash = ?4",
+                        params![status.as_str(), i.now(), dest, hash],
+                    )?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn open_submissions(&self, dest_chain: &str) -> Result<Vec<RelaySubmission>> {
+        let dest = dest_chain.to_string();
+        self.run(move |i| {
+            i.read(|c| {
+                let mut st = c.prepare(&format!(
+                    "SELECT {SUBMISSION_COLUMNS} FROM lc_submissions
+                     WHERE dest_chain = ?1 AND status IN ('signed', 'included')
+                     ORDER BY height, created_at"
+                ))?;
+                let rows = st.query_map([&dest], submission_from_row)?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+        })
+        .await
+    }
+
+    async fn newest_included_submission(
+        &self,
+        dest_chain: &str,
+    ) -> Result<Option<RelaySubmission>> {
+        let dest = dest_chain.to_string();
+        self.run(move |i| {
+            i.read(|c| {
+                Ok(c.query_row(
+                    &format!(
+                        "SELECT {SUBMISSION_COLUMNS} FROM lc_submissions
+                         WHERE dest_chain = ?1 AND status IN ('included', 'landed')
+                         ORDER BY height DESC LIMIT 1"
+                    ),
+                    [&dest],
+                    submission_from_row,
+                )
+                .optional()?)
+            })
+        })
+        .await
+    }
+
+    async fn open_max_block_height(&self, dest_chain: &str) -> Result<Option<u64>> {
+        let dest = dest_chain.to_string();
+        self.run(move |i| {
+            i.read(|c| {
+                let mut best: Option<i64> = None;
+                for state in ["pending", "delivering"] {
+                    let h: Option<i64> = c.query_row(
+                        "SELECT MAX(block_height) FROM events WHERE dest_chain = ?1 AND state = ?2",
+                        params![dest, state],
+                        |r| r.get(0),
+                    )?;
+                    best = best.max(h);
+                }
+                Ok(best.map(|h| h as u64))
             })
         })
         .await

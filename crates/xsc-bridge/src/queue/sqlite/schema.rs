@@ -6,7 +6,7 @@ use super::E;
 use rusqlite::{params, Connection, TransactionBehavior};
 
 /// The schema this build writes. Bump with a new entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The first schema, exactly as version 1 of the service created it (kept verbatim: the
 /// migration test builds a version-1 database with it).
@@ -95,6 +95,28 @@ CREATE TABLE leases (
 );
 "#;
 
+/// Version 3: light client block transactions recorded before they are sent (several relayer
+/// instances, or one restarted, learn what became of a block's transaction before submitting it
+/// again), and an index for the highest proof block still open per destination.
+const SCHEMA_V3: &str = r#"
+CREATE TABLE lc_submissions (
+    dest_chain TEXT    NOT NULL,
+    tx_hash    TEXT    NOT NULL,
+    height     INTEGER NOT NULL,
+    head       TEXT    NOT NULL,
+    signer     TEXT    NOT NULL,
+    signed_tx  TEXT    NOT NULL,
+    owner      TEXT    NOT NULL,
+    status     TEXT    NOT NULL
+               CHECK (status IN ('signed', 'included', 'landed', 'failed')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (dest_chain, tx_hash)
+);
+CREATE INDEX lc_submissions_status ON lc_submissions (dest_chain, status, height);
+CREATE INDEX events_open_height ON events (dest_chain, state, block_height);
+"#;
+
 /// Data changes of version 2 that SQL alone cannot make.
 fn migrate_v2_data(tx: &rusqlite::Transaction<'_>) -> Result<(), E> {
     // The sequence number, from the payload the indexer wrote (`"nsn": 7` or `"nsn": "7"`).
@@ -147,7 +169,11 @@ type Migration = (
     Option<fn(&rusqlite::Transaction<'_>) -> Result<(), E>>,
 );
 
-const MIGRATIONS: &[Migration] = &[(1, SCHEMA_V1, None), (2, SCHEMA_V2, Some(migrate_v2_data))];
+const MIGRATIONS: &[Migration] = &[
+    (1, SCHEMA_V1, None),
+    (2, SCHEMA_V2, Some(migrate_v2_data)),
+    (3, SCHEMA_V3, None),
+];
 
 /// Bring the database to [`SCHEMA_VERSION`]; refuse one written by a newer build.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), E> {
