@@ -54,14 +54,21 @@
 //! # Backends
 //!
 //! [`MessageStore`] is async and leaks no backend type: SQLite ([`SqliteStore`], the embedded
-//! default) runs every statement on a blocking thread, never on a tokio worker. A server
-//! database implements the same trait with row locks (`FOR UPDATE SKIP LOCKED`) for claims and
-//! its own `now()` for every timestamp.
+//! default) runs every statement on a blocking thread, never on a tokio worker. PostgreSQL
+//! ([`PostgresStore`], for several instances on one queue) claims with row locks
+//! (`FOR UPDATE SKIP LOCKED`) and takes every timestamp from the server's `now()`.
+//! [`open_store`] opens the one a [`Database`] names.
 
+mod backend;
+mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod suite;
 #[cfg(test)]
 mod tests;
 
+pub use backend::{open_store, Database, DatabaseUrl};
+pub use postgres::{PostgresStore, POSTGRES_SCHEMA_VERSION};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 
 use async_trait::async_trait;
