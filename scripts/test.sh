@@ -11,10 +11,20 @@
 # 4. The two-chain suite again with an older node as chain B (the Calimero side, protocol 63),
 #    when one is found: XSC_NEARD_B, else $HOME/.xsc/bin/neard-sandbox-p63. Reported as SKIPPED
 #    otherwise.
+# 5. PostgreSQL: a throw-away cluster (scripts/pg-harness.sh: Debian's postgresql package,
+#    initdb/pg_ctl on a temporary directory and a free loopback port, as the `postgres` user when
+#    run as root), the queue's store suite against it (the SQLite half runs in step 2), and with
+#    a sandbox binary the multi-instance suite (three `xsc relay` processes on one database).
+#    Without PostgreSQL these are reported as SKIPPED, never as passed. The cluster is stopped
+#    and removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# shellcheck source=scripts/pg-harness.sh
+source scripts/pg-harness.sh
+trap pg_harness_stop EXIT
 
 step "build contracts (scripts/build.sh)"
 bash scripts/build.sh
@@ -77,6 +87,25 @@ else
   echo "$line"
   echo "sandbox suite: SKIPPED — no neard sandbox binary (set NEAR_SANDBOX_BIN_PATH or put one at \$HOME/.xsc/bin/neard-sandbox)"
   echo "  The sandbox integration tests did NOT run; they are not counted as passed."
+  echo "$line"
+fi
+
+step "PostgreSQL: a throw-away cluster for the store suite"
+line='##########################################################################################'
+if pg_harness_start; then
+  echo "$("$PG_HARNESS_BIN/postgres" --version) at $XSC_TEST_POSTGRES_URL"
+  step "store suite (postgres): the queue's backend-generic tests on PostgreSQL"
+  if cargo test -p xsc-bridge --lib queue::suite::postgres -- --ignored; then
+    echo "store suite (postgres): RAN"
+  else
+    echo "store suite (postgres): RAN — FAILED"
+    failed+=("store suite (postgres)")
+  fi
+else
+  echo "$line"
+  echo "store suite (postgres): SKIPPED — $PG_HARNESS_WHY"
+  echo "  The PostgreSQL store tests did NOT run; they are not counted as passed."
+  echo "  (Debian: apt-get install postgresql; .ci/run installs it where apt is available.)"
   echo "$line"
 fi
 
