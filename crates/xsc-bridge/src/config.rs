@@ -49,6 +49,20 @@ impl std::fmt::Debug for RpcHeaderConfig {
     }
 }
 
+/// `relayer.database_url` as written (it may hold a password): `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrlText(pub String);
+
+impl std::fmt::Debug for DatabaseUrlText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match crate::queue::DatabaseUrl::parse(&self.0) {
+            Ok(u) => write!(f, "{u:?}"),
+            Err(_) => f.write_str("DatabaseUrl(<redacted>)"),
+        }
+    }
+}
+
 /// One chain of the pair.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,9 +213,16 @@ pub struct RelayerConfig {
     /// Delivery attempts before an event is marked failed.
     #[serde(default = "default_max_delivery_attempts")]
     pub max_delivery_attempts: u32,
-    /// SQLite database of the durable queue.
+    /// SQLite database of the durable queue (one relayer process; ignored when `database_url`
+    /// is set).
     #[serde(default = "default_database")]
     pub database: PathBuf,
+    /// A PostgreSQL server for the queue (`postgres://user@host:port/db`): several relayer
+    /// instances share it. `${VAR}` is replaced by the environment variable `VAR` (keep the
+    /// password out of the file), and a password missing from the URL is taken from
+    /// `PGPASSWORD`. Never printed with its password.
+    #[serde(default)]
+    pub database_url: Option<DatabaseUrlText>,
     /// Prometheus endpoint (`GET /metrics`); loopback by default. Empty string: disabled.
     #[serde(default = "default_metrics_listen")]
     pub metrics_listen: String,
@@ -228,6 +249,11 @@ pub struct RelayerConfig {
     /// How long a claimed delivery stays this instance's without renewal.
     #[serde(default = "default_lease_s")]
     pub lease_s: u64,
+    /// Lease of the single-writer roles (each chain's indexer, each direction's light client
+    /// relay) and of the instance's name and keys: renewed every third of it; when a holder dies,
+    /// another instance takes the role over within this time.
+    #[serde(default = "default_role_lease_s")]
+    pub role_lease_s: u64,
     /// Delivered messages are deleted from the queue this many days after delivery (0: kept).
     #[serde(default = "default_retention_days")]
     pub retention_days: u64,
@@ -297,6 +323,9 @@ fn default_temporary_retry() -> RetryPolicy {
 fn default_lease_s() -> u64 {
     60
 }
+fn default_role_lease_s() -> u64 {
+    10
+}
 fn default_retention_days() -> u64 {
     30
 }
@@ -363,6 +392,7 @@ pub const ENV_OVERRIDES: &[(&str, &str, &str)] = &[
         "int",
     ),
     ("RELAYER_DATABASE", "relayer.database", "str"),
+    ("RELAYER_DATABASE_URL", "relayer.database_url", "str"),
     ("RELAYER_METRICS_LISTEN", "relayer.metrics_listen", "str"),
     ("RELAYER_LOG_FORMAT", "relayer.log_format", "str"),
     ("RELAYER_LOG_LEVEL", "relayer.log_level", "str"),
@@ -372,6 +402,8 @@ pub const ENV_OVERRIDES: &[(&str, &str, &str)] = &[
         "int",
     ),
     ("RELAYER_INSTANCE_ID", "relayer.instance_id", "str"),
+    ("RELAYER_LEASE_S", "relayer.lease_s", "int"),
+    ("RELAYER_ROLE_LEASE_S", "relayer.role_lease_s", "int"),
     ("RELAYER_RETENTION_DAYS", "relayer.retention_days", "int"),
 ];
 
@@ -589,6 +621,14 @@ impl Config {
         for (key, c) in [("chain_a", &mut cfg.chain_a), ("chain_b", &mut cfg.chain_b)] {
             resolve_secrets(key, c, env, &mut problems);
         }
+        if let Some(u) = cfg.relayer.database_url.as_mut() {
+            match interpolate(&u.0, env) {
+                Ok(v) => u.0 = v,
+                Err(var) => problems.push(format!(
+                    "relayer.database_url: environment variable {var} is not set"
+                )),
+            }
+        }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }
@@ -705,6 +745,15 @@ impl Config {
         if r.database.as_os_str().is_empty() {
             p.push("relayer.database: must not be empty".into());
         }
+        if let Some(u) = &r.database_url {
+            if let Err(e) = crate::queue::DatabaseUrl::parse(&u.0) {
+                // The reason only: the URL may hold a password.
+                p.push(format!("relayer.database_url: {e}"));
+            }
+        }
+        if !(3..=600).contains(&r.role_lease_s) {
+            p.push("relayer.role_lease_s: 3 to 600".into());
+        }
         if !r.metrics_listen.is_empty() && r.metrics_listen.parse::<SocketAddr>().is_err() {
             p.push(format!(
                 "relayer.metrics_listen: `{}` is not ip:port (or empty to disable)",
@@ -780,6 +829,23 @@ impl Config {
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty());
         host.unwrap_or_else(|| "xsc-relayer".into())
+    }
+
+    /// The queue's database: PostgreSQL when `database_url` is set, else the SQLite file.
+    pub fn database(&self) -> crate::queue::Database {
+        match self
+            .relayer
+            .database_url
+            .as_ref()
+            .and_then(|u| crate::queue::DatabaseUrl::parse(&u.0).ok())
+        {
+            Some(u) => crate::queue::Database::Postgres(u),
+            None => crate::queue::Database::Sqlite(self.relayer.database.clone()),
+        }
+    }
+
+    pub fn role_lease(&self) -> Duration {
+        Duration::from_secs(self.relayer.role_lease_s)
     }
 
     pub fn poll_interval(&self) -> Duration {

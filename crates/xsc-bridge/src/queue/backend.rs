@@ -115,6 +115,115 @@ pub async fn open_store(db: &Database, service: bool) -> Result<Arc<dyn MessageS
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, ConfigError};
+    use std::collections::HashMap;
+
+    const MINIMAL: &str = r#"
+[chain_a]
+name = "a"
+chain_id = "chain-a"
+rpc_url = "http://127.0.0.1:3030"
+light_client = "lc.a.test.near"
+connector = "connector.a.test.near"
+signer_key_files = ["a.json"]
+[chain_b]
+name = "b"
+chain_id = "chain-b"
+rpc_url = "http://127.0.0.1:3031"
+light_client = "lc.b.test.near"
+connector = "connector.b.test.near"
+signer_key_files = ["b.json"]
+"#;
+
+    fn load(extra: &str, vars: &[(&str, &str)]) -> std::result::Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_toml_with_env(
+            &format!("{MINIMAL}{extra}"),
+            "t.toml",
+            Some(std::path::Path::new("/etc/xsc")),
+            &|k| map.get(k).cloned(),
+        )
+    }
+
+    #[test]
+    fn sqlite_is_the_default_and_a_postgres_url_selects_postgresql() {
+        let cfg = load("", &[]).unwrap();
+        assert_eq!(
+            cfg.database(),
+            Database::Sqlite(PathBuf::from("/etc/xsc/xsc-relayer.db"))
+        );
+        assert!(!cfg.database().shared());
+        assert_eq!(cfg.role_lease(), std::time::Duration::from_secs(10));
+        // In the file, the password from the environment (`${VAR}`).
+        let cfg = load(
+            "[relayer]\ndatabase_url = \"postgres://xsc:${XSC_PG_PW}@db.internal:5432/xsc\"\nrole_lease_s = 4\n",
+            &[("XSC_PG_PW", "pw-from-env")],
+        )
+        .unwrap();
+        match cfg.database() {
+            Database::Postgres(u) => {
+                assert_eq!(
+                    u.expose(),
+                    "postgres://xsc:pw-from-env@db.internal:5432/xsc"
+                );
+                assert_eq!(u.to_string(), "postgres://xsc@db.internal:5432/xsc");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(cfg.database().shared());
+        assert_eq!(cfg.role_lease(), std::time::Duration::from_secs(4));
+        // The whole configuration printed for debugging shows no password.
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("pw-from-env"), "{shown}");
+        assert!(shown.contains("db.internal"), "{shown}");
+        // Or entirely from the environment.
+        let cfg = load(
+            "",
+            &[
+                (
+                    "XSC_RELAYER_DATABASE_URL",
+                    "postgresql://u:secret@10.0.0.5/q",
+                ),
+                ("XSC_RELAYER_ROLE_LEASE_S", "6"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.database().to_string(), "postgresql://u@10.0.0.5/q");
+        assert_eq!(cfg.role_lease(), std::time::Duration::from_secs(6));
+    }
+
+    #[test]
+    fn a_bad_database_url_is_refused_without_showing_it() {
+        let problems = |e: ConfigError| match e {
+            ConfigError::Invalid(v) => v.join("\n"),
+            other => panic!("{other}"),
+        };
+        let p = problems(
+            load(
+                "[relayer]\ndatabase_url = \"mysql://u:topsecret@h/db\"\n",
+                &[],
+            )
+            .unwrap_err(),
+        );
+        assert!(
+            p.contains("relayer.database_url") && p.contains("mysql"),
+            "{p}"
+        );
+        assert!(!p.contains("topsecret"), "{p}");
+        let p = problems(
+            load(
+                "[relayer]\ndatabase_url = \"postgres://u:${NOPE}@h/db\"\n",
+                &[],
+            )
+            .unwrap_err(),
+        );
+        assert!(p.contains("NOPE is not set"), "{p}");
+        let p = problems(load("[relayer]\nrole_lease_s = 1\n", &[]).unwrap_err());
+        assert!(p.contains("relayer.role_lease_s"), "{p}");
+    }
 
     #[test]
     fn a_database_url_never_shows_its_password() {
