@@ -40,11 +40,17 @@
 //! binary search over the source's history (the height at which `next_out` passed it) and that
 //! block is indexed again. A message can therefore never be left behind unnoticed.
 //!
+//! **One writer.** With several instances on one queue, the indexer of a chain runs only in the
+//! instance holding the `indexer:<chain>` lease ([`Indexer::with_lease`]); its cursor writes are
+//! fenced by that lease ([`MessageStore::record_indexed_fenced`]), so a holder that stalled past
+//! its lease cannot move the cursor after another instance took over.
+//!
 //! Idempotent: a crash between reading and recording re-reads the same heights after restart;
 //! the keys make re-inserting harmless. Only heights at least [`IndexerConfig::margin`] below
 //! the final height are read, so the outcome's proof block (the next block with a chunk) is
 //! below the final head the proof is asked against.
 
+use crate::coordination::RoleLease;
 use crate::events::{parse_transport, MessageKind};
 use crate::metrics::Metrics;
 use crate::queue::{Cursor, EventKey, MessageStore, NewEvent, QueueError};
@@ -153,6 +159,8 @@ pub struct Indexer {
     metrics: Option<Arc<Metrics>>,
     /// Signalled after a step that queued new events (wakes the deliverer at once).
     wake: Option<Arc<tokio::sync::Notify>>,
+    /// Several instances on one queue: index only while holding this lease; fence the writes.
+    lease: Option<Arc<RoleLease>>,
 }
 
 /// What one step did.
@@ -199,7 +207,35 @@ impl Indexer {
             cfg,
             metrics: None,
             wake: None,
+            lease: None,
         }
+    }
+
+    /// Index only while holding `lease` (kept by its own task), every cursor write fenced by it.
+    pub fn with_lease(mut self, lease: Arc<RoleLease>) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Whether this instance is the indexer of its chain now.
+    fn active(&self) -> bool {
+        self.lease.as_ref().is_none_or(|l| l.held())
+    }
+
+    /// Insert `events` and move the cursor, fenced by the lease when there is one.
+    async fn write(&self, cursor: Cursor, events: &[NewEvent]) -> Result<usize, IndexError> {
+        Ok(match &self.lease {
+            Some(l) => {
+                self.store
+                    .record_indexed_fenced(&l.fence(), &self.cfg.source, cursor, events)
+                    .await?
+            }
+            None => {
+                self.store
+                    .record_indexed(&self.cfg.source, cursor, events)
+                    .await?
+            }
+        })
     }
 
     pub fn with_metrics(mut self, m: Arc<Metrics>) -> Self {
@@ -264,7 +300,7 @@ impl Indexer {
                     return Ok(None);
                 };
                 info!(source = %self.cfg.source, height, anchor = c.height, "cursor anchored by hash");
-                self.store.record_indexed(&self.cfg.source, c, &[]).await?;
+                self.write(c, &[]).await?;
                 Ok(Some(c))
             }
             None => {
@@ -273,7 +309,7 @@ impl Indexer {
                     return Ok(None);
                 };
                 info!(source = %self.cfg.source, start, anchor = c.height, "indexer starts");
-                self.store.record_indexed(&self.cfg.source, c, &[]).await?;
+                self.write(c, &[]).await?;
                 Ok(Some(c))
             }
         }
@@ -381,9 +417,7 @@ impl Indexer {
         events: &[NewEvent],
     ) -> Result<usize, IndexError> {
         let new_events = self
-            .store
-            .record_indexed(
-                &self.cfg.source,
+            .write(
                 Cursor {
                     height: to,
                     hash: Some(hash),
@@ -691,6 +725,14 @@ impl Indexer {
             if *shutdown.borrow() {
                 return;
             }
+            if !self.active() {
+                // Another instance indexes this chain; take over when its lease lapses.
+                tokio::select! {
+                    _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                    _ = shutdown.changed() => return,
+                }
+                continue;
+            }
             let busy = match self.index_once().await {
                 Ok(step) => {
                     self.set_stalled(false);
@@ -733,7 +775,12 @@ impl Indexer {
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         loop {
-            match self.audit(&dest_rpc).await {
+            let result = if self.active() {
+                self.audit(&dest_rpc).await
+            } else {
+                Ok(AuditReport::default())
+            };
+            match result {
                 Ok(r) if r.missing.is_empty() => {
                     debug!(source = %self.cfg.source, dest = %self.cfg.dest, next_out = r.next_out, next_in = r.next_in, "sequence audit: nothing missing")
                 }

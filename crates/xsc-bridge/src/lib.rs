@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod coordination;
 pub mod delivery;
 pub mod deploy;
 pub mod events;

@@ -6,9 +6,15 @@
 //! [`Deliverer`] (queue → proofs → Y's connector, on Y's delivery keys). Both directions share
 //! one queue and one [`Metrics`] registry; each chain has one [`KeyPool`].
 //!
-//! **Starting.** The queue is opened with its instance lock (a second process on the same
-//! SQLite database refuses to start), migrated, and this instance's own earlier claims are
-//! released (its previous incarnation is dead). The chains need not be reachable: each task
+//! **Starting.** The queue is opened (SQLite with its instance lock: a second process on the
+//! same file refuses to start; PostgreSQL: any number of instances) and migrated; the instance
+//! registers its id and keys in the queue ([`Instance`]: a live duplicate id, or a key another
+//! live instance signs with, is refused), and its own earlier claims are released (its previous
+//! incarnation is dead).
+//!
+//! **Several instances** ([`crate::coordination`]): deliveries are shared through claims; each
+//! chain's indexer and each direction's light client relay run in one instance at a time, the
+//! holder of their lease, and move to another within a lease when it dies. The chains need not be reachable: each task
 //! retries until its chain answers, so the service starts during an outage of either chain, and
 //! one chain down never stops what the other direction can still do (indexing goes on while
 //! the destination is down). An RPC endpoint that answers with another chain id is refused: at
@@ -37,13 +43,14 @@
 //! kills the real `xsc relay` process instead).
 
 use crate::config::Config;
+use crate::coordination::{indexer_role, relay_role, Instance, RelayGuard, RoleLease};
 use crate::delivery::{Deliverer, DeliveryConfig, DeliveryStats, Relay};
 use crate::health::Health;
 use crate::indexer::{Indexer, IndexerConfig};
 use crate::keys::{KeyPool, LaneNeeds, LaneRole};
 use crate::lightclient_relay::{ContractTarget, LightClientRelay, RelayConfig, RpcSource};
 use crate::metrics::{Metrics, RpcMetrics};
-use crate::queue::{EventState, MessageStore, QueueError, SqliteStore};
+use crate::queue::{open_store, EventState, MessageStore, QueueError};
 use crate::rpc::{BlockRef, RpcClient, RpcError};
 use crate::tx::TxOptions;
 use std::sync::Arc;
@@ -127,25 +134,29 @@ pub struct Service {
     pub directions: [Direction; 2],
     /// Where `/metrics`, `/health` and `/ready` are served.
     pub metrics_addr: Option<std::net::SocketAddr>,
-    shutdown: watch::Sender<bool>,
+    shutdown: Arc<watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
+    /// Set when the instance's registration was lost (another process took its name).
+    lost: Arc<std::sync::atomic::AtomicBool>,
+    /// This instance's roles (`indexer:<chain>`, `relay:<source>-><dest>`).
+    pub roles: Vec<Arc<RoleLease>>,
 }
 
-/// Open the queue with its instance lock, waiting briefly for a predecessor that is dying.
-async fn open_queue(cfg: &Config) -> Result<SqliteStore, ServiceError> {
-    let path = cfg.relayer.database.clone();
+/// Open the queue (SQLite: with its instance lock, waiting briefly for a predecessor that is
+/// dying).
+async fn open_queue(cfg: &Config) -> Result<Arc<dyn MessageStore>, ServiceError> {
+    let db = cfg.database();
     let started = Instant::now();
     loop {
-        let p = path.clone();
-        let r = tokio::task::spawn_blocking(move || SqliteStore::open_exclusive(&p))
-            .await
-            .map_err(err)?;
-        match r {
-            Ok(s) => return Ok(s),
+        match open_store(&db, true).await {
+            Ok(s) => {
+                info!(database = %db, backend = db.backend(), "queue opened");
+                return Ok(s);
+            }
             Err(QueueError::Locked(_)) if started.elapsed() < LOCK_WAIT => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Err(e) => return Err(err(format!("{}: {e}", path.display()))),
+            Err(e) => return Err(err(format!("{db}: {e}"))),
         }
     }
 }
@@ -218,7 +229,29 @@ impl Service {
     /// Open the queue, release this instance's earlier claims, start every task.
     pub async fn start(cfg: &Config, opts: ServiceOptions) -> Result<Service, ServiceError> {
         let instance = cfg.instance_id();
-        let store: Arc<dyn MessageStore> = Arc::new(open_queue(cfg).await?);
+        let store: Arc<dyn MessageStore> = open_queue(cfg).await?;
+        let metrics = Arc::new(Metrics::new());
+        let health = Arc::new(Health::new(
+            Duration::from_secs(cfg.relayer.ready_max_pending_age_s),
+            cfg.relayer.ready_max_index_lag_blocks,
+        ));
+        let chains = chains(cfg, &metrics)?;
+        // The instance's name and keys, before touching any claim: a live duplicate (or an
+        // instance signing with one of our keys) is refused here.
+        let keys: Vec<(String, String)> = chains
+            .iter()
+            .flat_map(|c| {
+                c.keys
+                    .lanes()
+                    .iter()
+                    .map(|l| (c.name.clone(), l.sender.signer().public_key().to_string()))
+            })
+            .collect();
+        let registration = Arc::new(
+            Instance::register(store.clone(), &instance, &keys, cfg.role_lease())
+                .await
+                .map_err(err)?,
+        );
         let released = store.release_claims_of(&instance).await.map_err(err)?;
         if !released.is_empty() {
             warn!(
@@ -226,26 +259,61 @@ impl Service {
                 "deliveries this instance had in flight when it stopped are pending again (a repeated delivery is refused on chain as already delivered)"
             );
         }
-        let metrics = Arc::new(Metrics::new());
-        let health = Arc::new(Health::new(
-            Duration::from_secs(cfg.relayer.ready_max_pending_age_s),
-            cfg.relayer.ready_max_index_lag_blocks,
-        ));
-        let chains = chains(cfg, &metrics)?;
         for c in &chains {
             check_chain_id(c).await?;
         }
         let [ca, cb] = cfg.chains();
         let (shutdown, rx) = watch::channel(false);
+        let shutdown = Arc::new(shutdown);
+        let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut tasks = Vec::new();
+        {
+            let (reg, r, stop, lost) = (
+                registration.clone(),
+                rx.clone(),
+                shutdown.clone(),
+                lost.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                if !reg.run(r).await {
+                    lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let _ = stop.send(true);
+                }
+            }));
+        }
+        let mut roles = Vec::new();
         let mut dirs = Vec::new();
         for (i, (src, dst)) in [(ca, cb), (cb, ca)].into_iter().enumerate() {
             let (src_chain, dst_chain) = (&chains[i], &chains[1 - i]);
             let mut rcfg = RelayConfig::new(&src.name, &dst.name);
             rcfg.lean = cfg.relayer.lean_mode;
             rcfg.poll_interval = cfg.poll_interval();
+            let relay_lease = RoleLease::new(
+                store.clone(),
+                relay_role(&src.name, &dst.name),
+                instance.clone(),
+                cfg.role_lease(),
+            );
+            let index_lease = RoleLease::new(
+                store.clone(),
+                indexer_role(&src.name),
+                instance.clone(),
+                cfg.role_lease(),
+            );
+            for l in [&relay_lease, &index_lease] {
+                let (task_lease, r) = ((*l).clone(), rx.clone());
+                tasks.push(tokio::spawn(async move { task_lease.run(r).await }));
+                roles.push((*l).clone());
+            }
+            let guard = RelayGuard::new(
+                store.clone(),
+                relay_lease.clone(),
+                &dst.name,
+                dst_chain.rpc.clone(),
+            );
             let mut target =
-                ContractTarget::new(dst.light_client.clone(), dst_chain.keys.relay_lane());
+                ContractTarget::new(dst.light_client.clone(), dst_chain.keys.relay_lane())
+                    .with_guard(guard);
             target.gas = cfg.lc_gas();
             let relay = Arc::new(
                 LightClientRelay::new(
@@ -286,7 +354,8 @@ impl Service {
             let indexer = Arc::new(
                 Indexer::new(src_chain.rpc.clone(), store.clone(), icfg)
                     .with_metrics(metrics.clone())
-                    .with_wake(deliverer.wake_handle()),
+                    .with_wake(deliverer.wake_handle())
+                    .with_lease(index_lease),
             );
             {
                 let (ix, r1) = (indexer.clone(), rx.clone());
@@ -296,8 +365,11 @@ impl Service {
                 tasks.push(tokio::spawn(async move {
                     ix.run_audit(dst_rpc, every, r).await
                 }));
-                let (rl, r2) = (relay.clone(), rx.clone());
-                tasks.push(tokio::spawn(async move { rl.run(r2).await }));
+                let (rl, r2, st) = (relay.clone(), rx.clone(), store.clone());
+                let (lease, dest) = (relay_lease.clone(), dst.name.clone());
+                tasks.push(tokio::spawn(async move {
+                    crate::coordination::run_relay_role(rl, lease, st, dest, r2).await
+                }));
                 let (d, r3) = (deliverer.clone(), rx.clone());
                 tasks.push(tokio::spawn(async move { d.run(r3).await }));
             }
@@ -351,7 +423,15 @@ impl Service {
             metrics_addr,
             shutdown,
             tasks,
+            lost,
+            roles,
         })
+    }
+
+    /// Whether the instance's registration was lost (another process took its name while this
+    /// one stalled): the service stopped itself.
+    pub fn registration_lost(&self) -> bool {
+        self.lost.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Ask every task to stop after its current step, and wait (at most `timeout`; then abort).
@@ -375,11 +455,17 @@ impl Service {
         }
     }
 
-    /// Run until Ctrl-C / SIGTERM, then shut down gracefully.
-    pub async fn run_until_signal(self) {
-        wait_for_signal().await;
-        info!("signal received; shutting down");
+    /// Run until Ctrl-C / SIGTERM (or until the instance's registration is lost), then shut
+    /// down gracefully. Returns `false` when the registration was lost.
+    pub async fn run_until_signal(self) -> bool {
+        let mut stopped = self.shutdown.subscribe();
+        tokio::select! {
+            _ = wait_for_signal() => info!("signal received; shutting down"),
+            _ = stopped.wait_for(|s| *s) => error!("instance registration lost; shutting down"),
+        }
+        let ok = !self.registration_lost();
         self.shutdown(Duration::from_secs(60)).await;
+        ok
     }
 }
 

@@ -7,7 +7,7 @@
 //! is pasted into tickets.
 
 use crate::config::Config;
-use crate::queue::{EventState, ListFilter, MessageStore, SqliteStore, StateCounts, StoredEvent};
+use crate::queue::{EventState, ListFilter, MessageStore, StateCounts, StoredEvent};
 use crate::rpc::{BlockRef, RpcClient};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -88,9 +88,12 @@ pub struct StatusReport {
     pub open: Vec<MessageSummary>,
 }
 
-fn open_store(cfg: &Config) -> Result<SqliteStore, String> {
-    SqliteStore::open(&cfg.relayer.database)
-        .map_err(|e| format!("{}: {e}", cfg.relayer.database.display()))
+/// The queue, without the service's instance lock (tools run beside the service).
+async fn open_store(cfg: &Config) -> Result<std::sync::Arc<dyn MessageStore>, String> {
+    let db = cfg.database();
+    crate::queue::open_store(&db, false)
+        .await
+        .map_err(|e| format!("{db}: {e}"))
 }
 
 async fn list(
@@ -110,7 +113,7 @@ async fn list(
 /// Gather the report. RPC problems are reported inline, not as errors: the queue part is
 /// useful on its own.
 pub async fn report(cfg: &Config, list_limit: usize) -> Result<StatusReport, String> {
-    let store = open_store(cfg)?;
+    let store = open_store(cfg).await?;
     let now = store.now_ms().await.map_err(|e| e.to_string())?;
     let mut chains = Vec::new();
     for chain in cfg.chains() {
@@ -167,13 +170,13 @@ pub async fn report(cfg: &Config, list_limit: usize) -> Result<StatusReport, Str
         }
         chains.push(st);
     }
-    let mut open = list(&store, EventState::Pending, list_limit).await?;
-    open.extend(list(&store, EventState::Delivering, list_limit).await?);
+    let mut open = list(store.as_ref(), EventState::Pending, list_limit).await?;
+    open.extend(list(store.as_ref(), EventState::Delivering, list_limit).await?);
     open.sort_by_key(|m| m.id);
     Ok(StatusReport {
-        database: cfg.relayer.database.display().to_string(),
+        database: cfg.database().to_string(),
         chains,
-        dead_letters: list(&store, EventState::Failed, list_limit).await?,
+        dead_letters: list(store.as_ref(), EventState::Failed, list_limit).await?,
         open,
     })
 }
@@ -289,7 +292,7 @@ pub struct MessageTrace {
 }
 
 pub async fn message(cfg: &Config, id: i64) -> Result<MessageTrace, String> {
-    let store = open_store(cfg)?;
+    let store = open_store(cfg).await?;
     let e = store
         .get(id)
         .await
@@ -407,7 +410,8 @@ impl MessageTrace {
 
 /// `xsc retry <id>`: one dead letter back to the queue.
 pub async fn retry(cfg: &Config, id: i64) -> Result<(), String> {
-    open_store(cfg)?
+    open_store(cfg)
+        .await?
         .requeue(id)
         .await
         .map_err(|e| e.to_string())
@@ -415,7 +419,8 @@ pub async fn retry(cfg: &Config, id: i64) -> Result<(), String> {
 
 /// `xsc requeue`: every dead letter (to `dest`, or all) back to the queue. Returns how many.
 pub async fn requeue(cfg: &Config, dest: Option<&str>) -> Result<usize, String> {
-    open_store(cfg)?
+    open_store(cfg)
+        .await?
         .requeue_failed(dest)
         .await
         .map_err(|e| e.to_string())

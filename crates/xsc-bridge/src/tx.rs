@@ -610,6 +610,25 @@ impl TxSender {
         receiver_id: &str,
         actions: Vec<Action>,
     ) -> Result<(CryptoHash, PendingOutcome), TxError> {
+        self.send_until_included_recorded(receiver_id, actions, |_| {
+            std::future::ready(Ok::<(), String>(()))
+        })
+        .await
+    }
+
+    /// [`Self::send_until_included`] with an asynchronous record of each signed transaction
+    /// (e.g. into the queue, so that another instance can learn its fate), made before it is
+    /// handed to the node: when the record fails, nothing is sent ([`TxError::NotRecorded`]).
+    pub async fn send_until_included_recorded<F, Fut>(
+        &self,
+        receiver_id: &str,
+        actions: Vec<Action>,
+        mut record: F,
+    ) -> Result<(CryptoHash, PendingOutcome), TxError>
+    where
+        F: FnMut(&PreparedTx) -> Fut,
+        Fut: std::future::Future<Output = Result<(), String>>,
+    {
         let mut fresh_block = false;
         for _ in 0..=self.opts.max_resign {
             let _in_flight = InFlight::new(&self.in_flight);
@@ -617,6 +636,7 @@ impl TxSender {
             let tx = self
                 .prepare_inner(receiver_id, actions.clone(), fresh_block)
                 .await?;
+            record(&tx).await.map_err(TxError::NotRecorded)?;
             let mut answer = None;
             if self.send_tx.load(Ordering::Relaxed) != 2 {
                 match self.rpc.send_tx(&tx.base64, WaitUntil::Included).await {

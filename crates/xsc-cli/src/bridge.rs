@@ -38,7 +38,9 @@ pub fn relay(args: &ConfigArgs) -> Result<u8> {
             xsc_bridge::service::ServiceOptions::default(),
         )
         .await?;
-        svc.run_until_signal().await;
+        if !svc.run_until_signal().await {
+            anyhow::bail!("stopped: this instance's registration in the queue was taken by another process with the same relayer.instance_id");
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(0)

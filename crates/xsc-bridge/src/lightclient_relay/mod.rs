@@ -80,6 +80,13 @@ pub enum RelayError {
     },
     #[error("catching up: still behind after {0} steps")]
     TooManySteps(u32),
+    /// Another instance holds this direction's relay lease: it submits, this one waits for its
+    /// blocks.
+    #[error("{0} is held by another instance")]
+    NotRelayer(String),
+    /// The record of earlier submissions could not be read or settled: nothing submitted.
+    #[error("relay coordination: {0}")]
+    Coordination(String),
 }
 
 /// The source chain's final block.
@@ -112,6 +119,11 @@ pub trait LightClientTarget: Send + Sync {
         &self,
         epoch_id: &CryptoHash,
     ) -> impl Future<Output = Result<bool, RelayError>> + Send;
+    /// Whether this relayer may submit blocks now (several instances on one queue: only the
+    /// holder of the relay lease does). Others wait for the holder's blocks.
+    fn may_submit(&self) -> bool {
+        true
+    }
     /// Submit a block; an on-chain refusal is [`RelayError::Rejected`].
     fn submit_block(
         &self,
@@ -395,6 +407,12 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
     /// One step: submit the source's next light client block after the head (or after the
     /// block in flight), if any, and wait for its execution.
     pub async fn relay_once(&self) -> Result<RelayStep, RelayError> {
+        if !self.target.may_submit() {
+            return Err(RelayError::NotRelayer(format!(
+                "{}->{}",
+                self.cfg.source, self.cfg.dest
+            )));
+        }
         let _guard = self.step_lock.lock().await;
         let head = self.effective_head().await?;
         let Some(next) = self.next_block(&head).await? else {
@@ -450,7 +468,14 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
                 tokio::time::sleep(self.cfg.poll_interval.min(FINALITY_POLL)).await;
                 continue;
             }
-            match self.relay_once().await? {
+            let step = match self.relay_once().await {
+                // Another instance relays: wait for its block like for an up-to-date source.
+                Err(RelayError::NotRelayer(_)) => RelayStep::UpToDate {
+                    head_height: head.height,
+                },
+                r => r?,
+            };
+            match step {
                 RelayStep::Relayed(_) => continue,
                 RelayStep::UpToDate { head_height } => {
                     if started.elapsed() >= timeout {
@@ -531,11 +556,17 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             // Only a final block above the proof block serves (see `ensure_height`).
             let tip = self.source.chain_tip().await?;
             if tip.final_height > proof_block {
-                if let Some(h) = self.relay_once_nowait().await? {
-                    if h.height > proof_block {
-                        return Ok(h);
+                match self.relay_once_nowait().await {
+                    Ok(Some(h)) => {
+                        if h.height > proof_block {
+                            return Ok(h);
+                        }
+                        continue;
                     }
-                    continue;
+                    Ok(None) => {}
+                    // Another instance relays (it sees the queued messages): wait for its block.
+                    Err(RelayError::NotRelayer(_)) => {}
+                    Err(e) => return Err(e),
                 }
             }
             if started.elapsed() >= timeout {
@@ -556,6 +587,12 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
         S: 'static,
         T: 'static,
     {
+        if !self.target.may_submit() {
+            return Err(RelayError::NotRelayer(format!(
+                "{}->{}",
+                self.cfg.source, self.cfg.dest
+            )));
+        }
         let _guard = self.step_lock.lock().await;
         let base = self.effective_head().await?;
         let Some(next) = self.next_block(&base).await? else {
