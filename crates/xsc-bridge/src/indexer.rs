@@ -687,6 +687,7 @@ impl Indexer {
     /// the stalled gauge set) and the step retried.
     pub async fn run(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut last_loud: Option<Instant> = None;
+        let mut failures = 0u32;
         loop {
             if *shutdown.borrow() {
                 return;
@@ -694,9 +695,11 @@ impl Indexer {
             let busy = match self.index_once().await {
                 Ok(step) => {
                     self.set_stalled(false);
+                    failures = 0;
                     step.is_some()
                 }
                 Err(e) => {
+                    failures = failures.saturating_add(1);
                     if let Some(m) = &self.metrics {
                         m.indexer_errors
                             .with_label_values(&[self.cfg.source.as_str(), e.kind()])
@@ -718,8 +721,11 @@ impl Indexer {
                 tokio::task::yield_now().await;
                 continue;
             }
+            // After failures (an outage) back off, up to 5 s, instead of polling every tick.
+            let wait = (self.cfg.poll_interval * 2u32.saturating_pow(failures.min(5)))
+                .min(Duration::from_secs(5).max(self.cfg.poll_interval));
             tokio::select! {
-                _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => return,
             }
         }

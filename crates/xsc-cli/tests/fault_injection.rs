@@ -128,10 +128,7 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
     toml += "instance_id = \"fault-suite\"\ngap_check_interval_s = 15\nlog_format = \"compact\"\n\
              [relayer.temporary_retry]\ninitial_backoff_ms = 300\nmax_backoff_ms = 4000\n\
              [relayer.rpc_retry]\nmax_retries = 4\ninitial_backoff_ms = 100\nmax_backoff_ms = 1000\n";
-    let toml = toml.replace(
-        "\nlight_client",
-        "\nrpc_timeout_ms = 15000\nlight_client",
-    );
+    let toml = toml.replace("\nlight_client", "\nrpc_timeout_ms = 15000\nlight_client");
     let cfg = dir.join("fault-relayer.toml");
     std::fs::write(&cfg, &toml).unwrap();
 
@@ -197,7 +194,11 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
         let (r, _) = demo::wait_greeting(&pair, *from, *id, left)
             .await
             .unwrap_or_else(|e| panic!("request {id} from chain {from}: {e}"));
-        assert_eq!(r["state"], json!("ok"), "request {id} from chain {from}: {r}");
+        assert_eq!(
+            r["state"],
+            json!("ok"),
+            "request {id} from chain {from}: {r}"
+        );
     }
     // Let the bookkeeping of the last deliveries land, then stop.
     let store = SqliteStore::open(&db).unwrap();
@@ -214,7 +215,11 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
 
     // Exactly once: each greeter executed each call once; each caller got each callback.
     for at in [0, 1] {
-        assert_eq!(greeter_count(&pair, at).await, PER_CHAIN, "greeter on chain {at}");
+        assert_eq!(
+            greeter_count(&pair, at).await,
+            PER_CHAIN,
+            "greeter on chain {at}"
+        );
     }
     // Nothing skipped, nothing pending: each channel's watermark reached the sender's counter.
     for (src, dst) in [(0usize, 1usize), (1, 0)] {
@@ -228,7 +233,11 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
             .known_nsns(pair.name(src), pair.name(dst), 0, u64::MAX)
             .await
             .unwrap();
-        assert_eq!(nsns, (0..next_out).collect::<Vec<_>>(), "every message queued once");
+        assert_eq!(
+            nsns,
+            (0..next_out).collect::<Vec<_>>(),
+            "every message queued once"
+        );
     }
     // None failed, all settled.
     let c = store.counts(None).await.unwrap();
@@ -272,7 +281,10 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
         "garbage",
         "lagging_unknown_block",
     ] {
-        assert!(totals[kind].as_u64().unwrap() > 0, "no {kind} fault injected: {totals}");
+        assert!(
+            totals[kind].as_u64().unwrap() > 0,
+            "no {kind} fault injected: {totals}"
+        );
     }
     assert!(kills.load(Ordering::SeqCst) >= MIN_KILLS);
     // No relayer log holds a panic.

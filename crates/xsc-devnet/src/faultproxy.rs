@@ -202,7 +202,12 @@ async fn handle(
     state: Arc<State>,
     req: Request<hyper::body::Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
-    let body = req.into_body().collect().await.map_err(|_| Dropped)?.to_bytes();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map_err(|_| Dropped)?
+        .to_bytes();
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let method = v["method"].as_str().unwrap_or("").to_string();
     let id = v["id"].clone();
@@ -240,19 +245,28 @@ async fn handle(
             if after {
                 let _ = state.forward(body).await;
             }
-            Ok(response(if after { 502 } else { 503 }, "upstream unavailable"))
+            Ok(response(
+                if after { 502 } else { 503 },
+                "upstream unavailable",
+            ))
         }
         Fault::Garbage { truncated } => {
             c.garbage.fetch_add(1, Ordering::Relaxed);
             if truncated {
                 // A real reply cut short.
-                let r = state.forward(body).await.map(|(_, b)| b).unwrap_or_default();
+                let r = state
+                    .forward(body)
+                    .await
+                    .map(|(_, b)| b)
+                    .unwrap_or_default();
                 let cut = r.len() / 2;
                 Ok(response(200, r.slice(..cut)))
             } else {
                 let junk: String = {
                     let mut rng = state.rng.lock().unwrap_or_else(|p| p.into_inner());
-                    (0..64).map(|_| rng.gen_range(b' '..=b'~') as char).collect()
+                    (0..64)
+                        .map(|_| rng.gen_range(b' '..=b'~') as char)
+                        .collect()
                 };
                 Ok(response(200, junk))
             }
@@ -340,7 +354,8 @@ mod tests {
                             h.fetch_add(1, Ordering::Relaxed);
                             let b = req.into_body().collect().await?.to_bytes();
                             let v: Value = serde_json::from_slice(&b).unwrap();
-                            let out = json!({"jsonrpc": "2.0", "id": v["id"], "result": v["method"]});
+                            let out =
+                                json!({"jsonrpc": "2.0", "id": v["id"], "result": v["method"]});
                             Ok::<_, hyper::Error>(response(200, out.to_string()))
                         }
                     });
@@ -402,10 +417,17 @@ mod tests {
             }
         }
         let c = p.counts();
-        assert_eq!(dropped, c.dropped_before.load(Ordering::Relaxed) + c.dropped_after.load(Ordering::Relaxed));
+        assert_eq!(
+            dropped,
+            c.dropped_before.load(Ordering::Relaxed) + c.dropped_after.load(Ordering::Relaxed)
+        );
         assert_eq!(e5, c.http_5xx.load(Ordering::Relaxed));
         assert_eq!(lag, c.lagging.load(Ordering::Relaxed));
-        assert!(junk > 10 && dropped > 10 && e5 > 10 && lag > 20 && ok > 100, "{}", c.snapshot());
+        assert!(
+            junk > 10 && dropped > 10 && e5 > 10 && lag > 20 && ok > 100,
+            "{}",
+            c.snapshot()
+        );
         assert!(c.delayed.load(Ordering::Relaxed) > 10);
         // Faults that forward first really reach the upstream.
         assert!(hits.load(Ordering::Relaxed) > ok as u64);
