@@ -312,7 +312,19 @@ impl Indexer {
         let (mut read, mut unknown) = (0u64, 0u64);
         let mut h = from;
         while h <= top && read < self.cfg.batch {
-            let Some(block) = self.rpc.block_if_exists(h).await? else {
+            // An RPC error mid-batch keeps what was read and linked so far.
+            let keep = |e: IndexError| async {
+                if last_height > cursor.height {
+                    self.record(cursor.height, last_height, last_hash, &events)
+                        .await?;
+                }
+                Err::<(), _>(e)
+            };
+            let found = match self.rpc.block_if_exists(h).await {
+                Ok(b) => b,
+                Err(e) => return keep(e.into()).await.map(|_| None),
+            };
+            let Some(block) = found else {
                 // Not "no block": only the next block's parent link can prove that.
                 unknown += 1;
                 if unknown > self.cfg.max_unknown {
@@ -343,8 +355,11 @@ impl Indexer {
             if hd.height > last_height + 1 {
                 debug!(source = %self.cfg.source, from = last_height + 1, to = hd.height - 1, "heights skipped (proven by the parent link)");
             }
-            self.index_block(&block, &fin.header.hash, &mut events)
-                .await?;
+            let mut found = Vec::new();
+            if let Err(e) = self.index_block(&block, &fin.header.hash, &mut found).await {
+                return keep(e).await.map(|_| None);
+            }
+            events.extend(found);
             last_hash = hd.hash;
             last_height = hd.height;
             read += 1;
