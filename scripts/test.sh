@@ -8,9 +8,12 @@
 # 3. The sandbox suite (the real contracts in a neard sandbox), when a sandbox binary is found:
 #    NEAR_SANDBOX_BIN_PATH, else $HOME/.xsc/bin/neard-sandbox. Without one it is reported as
 #    SKIPPED, never as passed.
-# 4. The two-chain suite again with an older node as chain B (the Calimero side, protocol 63),
-#    when one is found: XSC_NEARD_B, else $HOME/.xsc/bin/neard-sandbox-p63. Reported as SKIPPED
-#    otherwise.
+#    Then the bridge service's fault injection suite: the real `xsc relay` process behind RPC
+#    fault proxies (delays, dropped connections, 5xx, garbage, a lagging backend), killed at
+#    random points at least 10 times while 100 messages cross each way.
+# 4. The two-chain suite and the fault injection suite again with an older node as chain B (the
+#    Calimero side, protocol 63), when one is found: XSC_NEARD_B, else
+#    $HOME/.xsc/bin/neard-sandbox-p63. Reported as SKIPPED otherwise.
 # 5. PostgreSQL: a throw-away cluster (scripts/pg-harness.sh: Debian's postgresql package,
 #    initdb/pg_ctl on a temporary directory and a free loopback port, as the `postgres` user when
 #    run as root), the queue's store suite against it (the SQLite half runs in step 2), and with
@@ -69,7 +72,15 @@ if bin="$(find_sandbox_bin)"; then
     echo "sandbox suite (two-chain end to end): RAN with $bin — FAILED"
     failed+=("sandbox suite (two-chain end to end)")
   fi
-  # The same suite with an older protocol as chain B (what a Calimero shard runs).
+  # The relayer under injected RPC faults and SIGKILLs (the `xsc relay` binary as a child).
+  step "sandbox suite with $bin: bridge service fault injection"
+  if env -u XSC_NEARD_B cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture; then
+    echo "sandbox suite (bridge service fault injection): RAN with $bin"
+  else
+    echo "sandbox suite (bridge service fault injection): RAN with $bin — FAILED"
+    failed+=("sandbox suite (bridge service fault injection)")
+  fi
+  # The same suites with an older protocol as chain B (what a Calimero shard runs).
   bin_b="${XSC_NEARD_B:-${HOME:-}/.xsc/bin/neard-sandbox-p63}"
   if [ -f "$bin_b" ]; then
     step "sandbox suite: two-chain end to end with chain B on $bin_b"
@@ -79,13 +90,22 @@ if bin="$(find_sandbox_bin)"; then
       echo "sandbox suite (two-chain, older chain B): RAN with $bin and $bin_b — FAILED"
       failed+=("sandbox suite (two-chain, older chain B)")
     fi
+    step "sandbox suite: bridge service fault injection with chain B on $bin_b"
+    if XSC_NEARD_B="$bin_b" cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture; then
+      echo "sandbox suite (bridge service fault injection, older chain B): RAN with $bin and $bin_b"
+    else
+      echo "sandbox suite (bridge service fault injection, older chain B): RAN with $bin and $bin_b — FAILED"
+      failed+=("sandbox suite (bridge service fault injection, older chain B)")
+    fi
   else
     echo "sandbox suite (two-chain, older chain B): SKIPPED — no older neard (set XSC_NEARD_B or put one at \$HOME/.xsc/bin/neard-sandbox-p63); not counted as passed"
+    echo "sandbox suite (bridge service fault injection, older chain B): SKIPPED — no older neard; not counted as passed"
   fi
 else
   line='##########################################################################################'
   echo "$line"
   echo "sandbox suite: SKIPPED — no neard sandbox binary (set NEAR_SANDBOX_BIN_PATH or put one at \$HOME/.xsc/bin/neard-sandbox)"
+  echo "sandbox suite (bridge service fault injection): SKIPPED — no neard sandbox binary"
   echo "  The sandbox integration tests did NOT run; they are not counted as passed."
   echo "$line"
 fi

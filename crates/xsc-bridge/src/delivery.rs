@@ -621,8 +621,20 @@ impl Deliverer {
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let permits = Arc::new(tokio::sync::Semaphore::new(self.cfg.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
-        let mut renew = tokio::time::interval((self.cfg.lease / 3).max(Duration::from_secs(1)));
-        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Leases are renewed on their own clock, however busy the claiming loop is.
+        let renewer = {
+            let this = self.clone();
+            let mut stop = shutdown.clone();
+            tokio::spawn(async move {
+                let every = (this.cfg.lease / 3).max(Duration::from_secs(1));
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => this.renew_leases().await,
+                        _ = stop.changed() => return,
+                    }
+                }
+            })
+        };
         loop {
             if *shutdown.borrow() {
                 break;
@@ -651,7 +663,6 @@ impl Deliverer {
             tokio::select! {
                 _ = tokio::time::sleep(self.cfg.poll_interval) => {}
                 _ = self.wake.notified() => {}
-                _ = renew.tick() => self.renew_leases().await,
                 Some(r) = set.join_next(), if !set.is_empty() => {
                     if let Err(e) = Self::reaped(r) {
                         warn!(dest = %self.cfg.dest, error = %e, "delivery failed to record");
@@ -665,6 +676,7 @@ impl Deliverer {
                 warn!(dest = %self.cfg.dest, error = %e, "delivery failed to record");
             }
         }
+        renewer.abort();
     }
 }
 

@@ -348,7 +348,19 @@ impl Indexer {
         let (mut read, mut unknown) = (0u64, 0u64);
         let mut h = from;
         while h <= top && read < self.cfg.batch {
-            let Some(block) = self.rpc.block_if_exists(h).await? else {
+            // An RPC error mid-batch keeps what was read and linked so far.
+            let keep = |e: IndexError| async {
+                if last_height > cursor.height {
+                    self.record(cursor.height, last_height, last_hash, &events)
+                        .await?;
+                }
+                Err::<(), _>(e)
+            };
+            let found = match self.rpc.block_if_exists(h).await {
+                Ok(b) => b,
+                Err(e) => return keep(e.into()).await.map(|_| None),
+            };
+            let Some(block) = found else {
                 // Not "no block": only the next block's parent link can prove that.
                 unknown += 1;
                 if unknown > self.cfg.max_unknown {
@@ -379,8 +391,11 @@ impl Indexer {
             if hd.height > last_height + 1 {
                 debug!(source = %self.cfg.source, from = last_height + 1, to = hd.height - 1, "heights skipped (proven by the parent link)");
             }
-            self.index_block(&block, &fin.header.hash, &mut events)
-                .await?;
+            let mut found = Vec::new();
+            if let Err(e) = self.index_block(&block, &fin.header.hash, &mut found).await {
+                return keep(e).await.map(|_| None);
+            }
+            events.extend(found);
             last_hash = hd.hash;
             last_height = hd.height;
             read += 1;
@@ -721,6 +736,7 @@ impl Indexer {
     /// the stalled gauge set) and the step retried.
     pub async fn run(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut last_loud: Option<Instant> = None;
+        let mut failures = 0u32;
         loop {
             if *shutdown.borrow() {
                 return;
@@ -736,9 +752,11 @@ impl Indexer {
             let busy = match self.index_once().await {
                 Ok(step) => {
                     self.set_stalled(false);
+                    failures = 0;
                     step.is_some()
                 }
                 Err(e) => {
+                    failures = failures.saturating_add(1);
                     if let Some(m) = &self.metrics {
                         m.indexer_errors
                             .with_label_values(&[self.cfg.source.as_str(), e.kind()])
@@ -760,8 +778,11 @@ impl Indexer {
                 tokio::task::yield_now().await;
                 continue;
             }
+            // After failures (an outage) back off, up to 5 s, instead of polling every tick.
+            let wait = (self.cfg.poll_interval * 2u32.saturating_pow(failures.min(5)))
+                .min(Duration::from_secs(5).max(self.cfg.poll_interval));
             tokio::select! {
-                _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => return,
             }
         }

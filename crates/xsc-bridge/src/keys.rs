@@ -157,25 +157,32 @@ impl KeyPool {
     }
 
     /// The delivery lane with the fewest transactions in flight among those allowed to call
-    /// `method` on `receiver` (with a deposit when `deposit`). A lane whose permission is not
-    /// known yet counts as allowed: the chain has the last word.
+    /// `method` on `receiver` (with a deposit when `deposit`). Lanes whose permission is not
+    /// known yet are used only when no lane is known to be allowed: the chain has the last
+    /// word.
     pub fn delivery_lane(
         &self,
         receiver: &str,
         method: &str,
         deposit: bool,
     ) -> Option<Arc<TxSender>> {
-        self.lanes
-            .iter()
-            .filter(|l| l.role == LaneRole::Delivery)
-            .filter(|l| {
-                l.permission
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .as_ref()
-                    .is_none_or(|p| p.allows(receiver, method, deposit))
-            })
+        let lanes = self.lanes.iter().filter(|l| l.role == LaneRole::Delivery);
+        let allowed = |l: &&Lane| {
+            l.permission
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map(|p| p.allows(receiver, method, deposit))
+        };
+        lanes
+            .clone()
+            .filter(|l| allowed(l) == Some(true))
             .min_by_key(|l| l.sender.in_flight())
+            .or_else(|| {
+                lanes
+                    .filter(|l| allowed(l).is_none())
+                    .min_by_key(|l| l.sender.in_flight())
+            })
             .map(|l| l.sender.clone())
     }
 

@@ -71,6 +71,8 @@ fn err(e: impl std::fmt::Display) -> ServiceError {
 const INDEXER_POLL: Duration = Duration::from_millis(200);
 /// How often the watcher refreshes gauges and health.
 const WATCH_EVERY: Duration = Duration::from_secs(3);
+/// Bound on one probe of the watcher.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a starting service waits for a dying predecessor's instance lock.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
@@ -513,7 +515,17 @@ impl Watcher {
             self.queue().await;
             let mut finals = [None, None];
             for (i, c) in self.chains.iter().enumerate() {
-                match c.rpc.block(BlockRef::Final).await {
+                // A probe: no retries, bounded, so one chain's outage never holds up the rest.
+                let probe = c.rpc.with_retry(crate::rpc::RetryPolicy::none());
+                let answer = tokio::time::timeout(PROBE_TIMEOUT, probe.block(BlockRef::Final))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(RpcError::Timeout {
+                            method: "block".into(),
+                            after: PROBE_TIMEOUT,
+                        })
+                    });
+                match answer {
                     Ok(b) => {
                         finals[i] = Some((b.header.height, b.header.epoch_id));
                         self.health.chain_result(&c.name, Ok(b.header.height));
@@ -533,7 +545,18 @@ impl Watcher {
                 }
                 if !keys_checked[i] {
                     let [relay, delivery] = &self.needs[i];
-                    match c.keys.check_permissions(relay, delivery).await {
+                    let checked = tokio::time::timeout(
+                        PROBE_TIMEOUT,
+                        c.keys.check_permissions(relay, delivery),
+                    )
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(RpcError::Timeout {
+                            method: "query".into(),
+                            after: PROBE_TIMEOUT,
+                        })
+                    });
+                    match checked {
                         Ok(problems) => {
                             keys_checked[i] = true;
                             for p in problems {
@@ -607,8 +630,12 @@ impl Watcher {
                 .collect();
             accounts.sort();
             accounts.dedup();
+            let probe = c.rpc.with_retry(crate::rpc::RetryPolicy::none());
             for a in accounts {
-                if let Ok(Some(info)) = c.rpc.view_account(&a, BlockRef::Final).await {
+                let info =
+                    tokio::time::timeout(PROBE_TIMEOUT, probe.view_account(&a, BlockRef::Final))
+                        .await;
+                if let Ok(Ok(Some(info))) = info {
                     if let Some(amount) = info.amount {
                         self.metrics
                             .relayer_balance
@@ -644,7 +671,10 @@ impl Watcher {
             });
             return;
         };
-        let head = relay.effective_head().await.ok();
+        let head = tokio::time::timeout(PROBE_TIMEOUT, relay.effective_head())
+            .await
+            .ok()
+            .and_then(Result::ok);
         if let Some(h) = &head {
             self.metrics
                 .light_client_lag_blocks

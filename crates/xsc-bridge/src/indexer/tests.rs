@@ -29,6 +29,8 @@ struct Chain {
     final_height: u64,
     lagging: HashSet<u64>,
     lie: Option<u64>,
+    /// The chunk of this height answers an internal error.
+    broken_chunk: Option<u64>,
     /// Destination side: its watermark and what it says was delivered.
     next_in: u64,
     delivered: HashSet<u64>,
@@ -145,7 +147,16 @@ impl Chain {
                 },
                 v => panic!("block_id {v}"),
             },
-            "chunk" => Reply::Result(self.chunk_json(params["chunk_id"].as_str().unwrap())),
+            "chunk" => {
+                let id = params["chunk_id"].as_str().unwrap();
+                if self
+                    .broken_chunk
+                    .is_some_and(|h| hash("c", h).to_string() == id)
+                {
+                    return Reply::Http(500, "internal error".into());
+                }
+                Reply::Result(self.chunk_json(id))
+            }
             "EXPERIMENTAL_light_client_proof" => {
                 Reply::Result(self.proof_json(params["receipt_id"].as_str().unwrap()))
             }
@@ -475,4 +486,22 @@ async fn the_audit_refuses_connectors_that_do_not_name_each_other() {
     ix.index_once().await.unwrap();
     let e = ix.audit(&sim.rpc).await.unwrap_err();
     assert!(e.to_string().contains("locker"), "{e}");
+}
+
+#[tokio::test]
+async fn an_rpc_error_mid_batch_keeps_the_blocks_read_before_it() {
+    let mut chain = Chain::new(40, &[]);
+    chain.messages.insert(12, vec![0]);
+    chain.messages.insert(20, vec![1]);
+    chain.broken_chunk = Some(18);
+    let sim = serve(chain).await;
+    let s = store();
+    let ix = indexer(&sim, &s, Some(10));
+    let e = ix.index_once().await.unwrap_err();
+    assert!(matches!(e, IndexError::Rpc(_)), "{e}");
+    assert_eq!(s.cursor("a").await.unwrap().unwrap().height, 17);
+    assert_eq!(nsns(&s).await, vec![0]);
+    sim.chain.lock().unwrap().broken_chunk = None;
+    ix.index_once().await.unwrap().unwrap();
+    assert_eq!(nsns(&s).await, vec![0, 1]);
 }

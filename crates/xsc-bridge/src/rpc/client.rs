@@ -175,6 +175,8 @@ pub struct RpcClient {
     inner: Arc<Inner>,
     /// Talk only to the archival endpoint.
     archival_only: bool,
+    /// A retry policy of this handle's own (else the configured one).
+    retry: Option<Arc<RetryPolicy>>,
 }
 
 impl std::fmt::Debug for RpcClient {
@@ -273,7 +275,17 @@ impl RpcClient {
                 observer: Mutex::new(None),
             }),
             archival_only: false,
+            retry: None,
         })
+    }
+
+    /// The same client (endpoints, health, connections) retrying by `policy` instead: e.g.
+    /// `RetryPolicy::none()` for a health probe that must not wait out an outage.
+    pub fn with_retry(&self, policy: RetryPolicy) -> RpcClient {
+        RpcClient {
+            retry: Some(Arc::new(policy)),
+            ..self.clone()
+        }
     }
 
     /// Report failures and endpoint health to `observer` (shared by every clone).
@@ -298,6 +310,7 @@ impl RpcClient {
         self.inner.archival.as_ref().map(|_| RpcClient {
             inner: self.inner.clone(),
             archival_only: true,
+            retry: self.retry.clone(),
         })
     }
 
@@ -322,7 +335,7 @@ impl RpcClient {
     }
 
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.inner.retry
+        self.retry.as_deref().unwrap_or(&self.inner.retry)
     }
 
     fn pool(&self) -> Vec<Arc<Endpoint>> {
@@ -346,7 +359,7 @@ impl RpcClient {
     /// Call `method` and return its `result` as JSON, retrying retryable errors; data missing
     /// on every regular endpoint is asked of the archival endpoint.
     pub async fn call_value(&self, method: &str, params: Value) -> Result<Value, RpcError> {
-        self.call_with(method, params, &self.inner.retry, RpcError::is_retryable)
+        self.call_with(method, params, self.retry_policy(), RpcError::is_retryable)
             .await
     }
 
@@ -633,6 +646,7 @@ impl RpcClient {
             let client = RpcClient {
                 inner: self.inner.clone(),
                 archival_only: k > 0,
+                retry: None,
             };
             for _ in 0..pool.len() {
                 match client
