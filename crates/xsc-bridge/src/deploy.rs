@@ -127,14 +127,19 @@ pub struct RelayerSetup {
     pub deposit_key: bool,
     /// Where the key files go (`<dir>/<chain name>/relay0.json`, `delivery1.json`, ...).
     pub keys_dir: PathBuf,
+    /// Relayer instances sharing one queue (PostgreSQL): each gets its own keys (its own nonce
+    /// lanes), instance 1 in `<dir>/<chain name>/`, instance k in `<dir>/<chain name>/instance<k>/`.
+    pub instances: usize,
 }
 
 /// The relayer of one chain as deployed.
 #[derive(Debug, Clone)]
 pub struct RelayerKeys {
     pub account: String,
-    /// Relay key first, then the delivery keys.
+    /// Relay key first, then the delivery keys (instance 1's).
     pub key_files: Vec<PathBuf>,
+    /// Every instance's key files, in the same order (`[0]` is `key_files`).
+    pub instances: Vec<Vec<PathBuf>>,
 }
 
 /// What was deployed on one chain.
@@ -358,26 +363,43 @@ pub async fn deploy_relayer(
                 .collect(),
         )
     };
-    let relay = dir.join("relay0.json");
-    let relay_pk = key_file(&relay, &account)?;
-    let mut keys = vec![(
-        relay,
-        relay_pk.clone(),
-        actions::add_function_call_key(relay_pk, lc, &["add_light_client_block"], None),
-    )];
-    for i in 1..=setup.delivery_keys.max(1) {
-        let f = dir.join(format!("delivery{i}.json"));
-        let pk = key_file(&f, &account)?;
+    let mut keys = Vec::new();
+    let mut per_instance = Vec::new();
+    for k in 1..=setup.instances.max(1) {
+        // Each instance its own keys: instances never share a nonce.
+        let dir = if k == 1 {
+            dir.clone()
+        } else {
+            dir.join(format!("instance{k}"))
+        };
+        let first = keys.len();
+        let relay = dir.join("relay0.json");
+        let relay_pk = key_file(&relay, &account)?;
         keys.push((
-            f,
-            pk.clone(),
-            actions::add_function_call_key(pk, receiver, &methods, None),
+            relay,
+            relay_pk.clone(),
+            actions::add_function_call_key(relay_pk, lc, &["add_light_client_block"], None),
         ));
-    }
-    if setup.deposit_key {
-        let f = dir.join("deposit.json");
-        let pk = key_file(&f, &account)?;
-        keys.push((f, pk.clone(), actions::add_full_access_key(pk)));
+        for i in 1..=setup.delivery_keys.max(1) {
+            let f = dir.join(format!("delivery{i}.json"));
+            let pk = key_file(&f, &account)?;
+            keys.push((
+                f,
+                pk.clone(),
+                actions::add_function_call_key(pk, receiver, &methods, None),
+            ));
+        }
+        if setup.deposit_key {
+            let f = dir.join("deposit.json");
+            let pk = key_file(&f, &account)?;
+            keys.push((f, pk.clone(), actions::add_full_access_key(pk)));
+        }
+        per_instance.push(
+            keys[first..]
+                .iter()
+                .map(|(f, _, _): &(PathBuf, _, _)| f.clone())
+                .collect::<Vec<_>>(),
+        );
     }
     match x
         .rpc
@@ -392,14 +414,20 @@ pub async fn deploy_relayer(
             if let Some(f) = out.failure() {
                 return Err(err(format!("creating {account}: {}", f.message)));
             }
+            let n = setup.instances.max(1);
             progress(&format!(
-                "[{}] relayer account {account}: {} function-call keys{} (key files in {})",
+                "[{}] relayer account {account}: {} function-call keys{}{} (key files in {})",
                 x.name,
-                keys.len() - setup.deposit_key as usize,
+                keys.len() - n * setup.deposit_key as usize,
                 if setup.deposit_key {
                     " and one full-access key for deposits"
                 } else {
                     ""
+                },
+                if n > 1 {
+                    format!(" for each of {n} instances")
+                } else {
+                    String::new()
                 },
                 dir.display()
             ));
@@ -425,7 +453,8 @@ pub async fn deploy_relayer(
     }
     Ok(RelayerKeys {
         account,
-        key_files: keys.into_iter().map(|(f, _, _)| f).collect(),
+        key_files: per_instance[0].clone(),
+        instances: per_instance,
     })
 }
 
@@ -656,24 +685,50 @@ pub fn relayer_config_toml(
     database: &Path,
     metrics_listen: &str,
 ) -> String {
+    instance_config_toml(
+        deployed,
+        access,
+        &QueueConfig::Sqlite(database),
+        metrics_listen,
+        None,
+    )
+}
+
+/// The queue named in a written configuration.
+#[derive(Debug, Clone, Copy)]
+pub enum QueueConfig<'a> {
+    /// An SQLite file: one relayer process.
+    Sqlite(&'a Path),
+    /// A PostgreSQL URL as it is written (`${VAR}` in place of a password): several instances.
+    Postgres(&'a str),
+}
+
+/// The configuration of relayer instance `instance` (1-based; `None`: the only one) of a
+/// deployed pair: its own keys ([`RelayerKeys::instances`]) and `instance_id = "relayer-<k>"`,
+/// on the shared queue. Secrets are referred to, never written (see [`relayer_config_toml`]).
+pub fn instance_config_toml(
+    deployed: &[Deployed; 2],
+    access: [ChainAccess<'_>; 2],
+    queue: &QueueConfig<'_>,
+    metrics_listen: &str,
+    instance: Option<usize>,
+) -> String {
     let mut s = String::from(
         "# Written by `xsc deploy`. Secrets are not in this file: keys are in the key files named\n\
          # here (mode 600), RPC URLs with an API key and header values come from the environment.\n",
     );
     for (i, (d, acc)) in deployed.iter().zip(access.iter()).enumerate() {
         let section = if i == 0 { "chain_a" } else { "chain_b" };
-        let key_files: Vec<String> = match &d.relayer {
-            Some(r) => r
-                .key_files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect(),
-            None => acc
-                .key_files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect(),
+        let files = match (&d.relayer, instance) {
+            (Some(r), Some(k)) => r
+                .instances
+                .get(k.saturating_sub(1))
+                .cloned()
+                .unwrap_or_default(),
+            (Some(r), None) => r.key_files.clone(),
+            (None, _) => acc.key_files.clone(),
         };
+        let key_files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         s += &format!(
             "\n[{section}]\nname = {}\nchain_id = {}\nrpc_urls = {}\nlight_client = {}\nconnector = {}\nsigner_key_files = {}\nstart_height = {}\n",
             toml_str(&d.name),
@@ -692,11 +747,17 @@ pub fn relayer_config_toml(
             );
         }
     }
+    let queue = match queue {
+        QueueConfig::Sqlite(p) => format!("database = {}", toml_str(&p.display().to_string())),
+        QueueConfig::Postgres(u) => format!("database_url = {}", toml_str(u)),
+    };
     s += &format!(
-        "\n[relayer]\ndatabase = {}\nmetrics_listen = {}\npoll_interval_ms = 500\n",
-        toml_str(&database.display().to_string()),
+        "\n[relayer]\n{queue}\nmetrics_listen = {}\npoll_interval_ms = 500\n",
         toml_str(metrics_listen)
     );
+    if let Some(k) = instance {
+        s += &format!("instance_id = {}\n", toml_str(&format!("relayer-{k}")));
+    }
     s
 }
 
@@ -801,6 +862,7 @@ mod tests {
             fast_path: true,
             deposit_key: false,
             keys_dir: dir.path().join("keys"),
+            instances: 1,
         };
         let keys = deploy_relayer(&target(&mock), &setup, &|_| {})
             .await
@@ -879,6 +941,7 @@ mod tests {
             fast_path: false,
             deposit_key: true,
             keys_dir: dir.path().to_path_buf(),
+            instances: 1,
         };
         deploy_relayer(&target(&mock), &setup, &|_| {})
             .await
@@ -904,6 +967,78 @@ mod tests {
         assert!(matches!(perms[2], AccessKeyPermission::FullAccess));
     }
 
+    #[tokio::test]
+    async fn each_instance_gets_its_own_keys_and_its_own_configuration() {
+        let (mock, sent) = node(None).await;
+        let dir = tempfile::tempdir().unwrap();
+        let setup = RelayerSetup {
+            account: "relayer.test.near".into(),
+            balance: 7,
+            delivery_keys: 2,
+            fast_path: true,
+            deposit_key: false,
+            keys_dir: dir.path().join("keys"),
+            instances: 3,
+        };
+        let keys = deploy_relayer(&target(&mock), &setup, &|_| {})
+            .await
+            .unwrap();
+        // One transaction creates the account with every instance's keys.
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        let added: Vec<String> = sent[0]
+            .transaction
+            .actions()
+            .iter()
+            .filter_map(|a| match a {
+                Action::AddKey(k) => Some(k.public_key.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(added.len(), 3 * 3);
+        let unique: std::collections::HashSet<_> = added.iter().collect();
+        assert_eq!(unique.len(), 9, "no key shared between instances");
+        assert_eq!(keys.instances.len(), 3);
+        assert_eq!(keys.instances[0], keys.key_files);
+        assert!(keys.instances[2][0].ends_with("instance3/relay0.json"));
+        // Each instance's configuration names its own keys, its own id, the shared queue.
+        let deployed = ["a", "b"].map(|n| Deployed {
+            name: format!("chain-{n}"),
+            chain_id: format!("net-{n}"),
+            accounts: Accounts::under(&format!("{n}.near")),
+            lc_head_height: 1,
+            deploy_height: 1000,
+            final_height: 1010,
+            relayer: Some(keys.clone()),
+        });
+        let mut seen = std::collections::HashSet::new();
+        for k in 1..=3 {
+            let access = [0, 1].map(|_| ChainAccess {
+                rpc_urls: vec!["http://127.0.0.1:3030".into()],
+                rpc_header: None,
+                key_files: vec![],
+                start_height: None,
+            });
+            let toml = instance_config_toml(
+                &deployed,
+                access,
+                &QueueConfig::Postgres("postgres://xsc:${XSC_PG_PASSWORD}@db/xsc"),
+                "127.0.0.1:0",
+                Some(k),
+            );
+            assert!(!toml.contains("secret"), "{toml}");
+            let env = |v: &str| (v == "XSC_PG_PASSWORD").then(|| "secret".to_string());
+            let cfg = crate::config::Config::from_toml_with_env(&toml, "i", None, &env).unwrap();
+            assert_eq!(cfg.instance_id(), format!("relayer-{k}"));
+            assert!(cfg.database().shared());
+            for f in cfg.chain_a.key_files() {
+                assert!(seen.insert(f), "a key file of two instances");
+            }
+            let signers = cfg.chain_a.load_signers().unwrap();
+            assert_eq!(signers.len(), 3);
+        }
+    }
+
     #[test]
     fn the_written_configuration_refers_to_secrets_and_loads() {
         let deployed = ["a", "b"].map(|n| Deployed {
@@ -919,6 +1054,10 @@ mod tests {
                     PathBuf::from(format!("/keys/{n}/relay0.json")),
                     PathBuf::from(format!("/keys/{n}/delivery1.json")),
                 ],
+                instances: vec![vec![
+                    PathBuf::from(format!("/keys/{n}/relay0.json")),
+                    PathBuf::from(format!("/keys/{n}/delivery1.json")),
+                ]],
             }),
         });
         let toml = relayer_config_toml(

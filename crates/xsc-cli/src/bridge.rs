@@ -212,6 +212,43 @@ pub struct DeployArgs {
     /// Queue database named in the written configuration.
     #[arg(long, default_value = "xsc-relayer.db")]
     pub database: PathBuf,
+    /// A PostgreSQL queue instead (`postgres://user:${VAR}@host/db`: a password only as
+    /// `${VAR}`, read from the environment when the relayer starts). Needed for --instances > 1.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Relayer instances sharing the queue: each gets its own keys on both chains and its own
+    /// configuration (`--out` for instance 1, `<out>-<k>.toml` for instance k).
+    #[arg(long, default_value_t = 1)]
+    pub instances: usize,
+}
+
+/// A database URL for the configuration: its password, if any, must be a `${VAR}` reference.
+fn check_database_url(url: &str) -> Result<()> {
+    let rest = url.split_once("://").map(|x| x.1).unwrap_or(url);
+    if let Some((userinfo, _)) = rest.split_once('@') {
+        if let Some((_, pw)) = userinfo.split_once(':') {
+            if !(pw.starts_with("${") && pw.ends_with('}')) {
+                bail!("--database-url: write the password as ${{VAR}} (an environment variable read when the relayer starts), never in the file");
+            }
+        }
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        bail!("--database-url: a postgres:// URL");
+    }
+    Ok(())
+}
+
+/// Where instance `k`'s configuration goes: `out` for the first, `<out stem>-<k>.<ext>` after.
+fn instance_out(out: &std::path::Path, k: usize) -> PathBuf {
+    if k == 1 {
+        return out.to_path_buf();
+    }
+    let stem = out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("xsc-relayer");
+    let ext = out.extension().and_then(|s| s.to_str()).unwrap_or("toml");
+    out.with_file_name(format!("{stem}-{k}.{ext}"))
 }
 
 /// The RPC URLs to connect with now and to write into the configuration.
@@ -283,6 +320,17 @@ pub fn deploy(args: &DeployArgs) -> Result<u8> {
         header("b", &args.b_header_name, &args.b_header_env)?,
     ];
     let previous = previous_start_heights(&args.out);
+    if args.instances == 0 {
+        bail!("--instances: at least 1");
+    }
+    if let Some(u) = &args.database_url {
+        check_database_url(u)?;
+    } else if args.instances > 1 {
+        bail!(
+            "--instances {}: several instances share a PostgreSQL queue; give --database-url",
+            args.instances
+        );
+    }
     runtime()?.block_on(async {
         let mut targets = Vec::new();
         let sides = [
@@ -328,29 +376,44 @@ pub fn deploy(args: &DeployArgs) -> Result<u8> {
                 fast_path: !args.connector_delivery,
                 deposit_key: args.relayer_deposit_key,
                 keys_dir: args.keys_dir.clone(),
+                instances: args.instances,
             }),
         };
         let deployed =
             deploy::deploy_pair(&targets[0], &targets[1], &opts, &|l| println!("{l}")).await?;
-        let access = [0, 1].map(|i| ChainAccess {
-            rpc_urls: urls[i].1.clone(),
-            rpc_header: headers[i]
-                .as_ref()
-                .map(|(n, var, _)| (n.as_str(), var.as_str())),
-            key_files: vec![],
-            start_height: previous[i].map(|p| p.min(deployed[i].deploy_height)),
-        });
-        let mut toml =
-            deploy::relayer_config_toml(&deployed, access, &args.database, "127.0.0.1:9464");
-        if args.connector_delivery {
-            toml += "fast_path = false\n";
+        let queue = match &args.database_url {
+            Some(u) => deploy::QueueConfig::Postgres(u),
+            None => deploy::QueueConfig::Sqlite(&args.database),
+        };
+        for k in 1..=args.instances {
+            let access = [0, 1].map(|i| ChainAccess {
+                rpc_urls: urls[i].1.clone(),
+                rpc_header: headers[i]
+                    .as_ref()
+                    .map(|(n, var, _)| (n.as_str(), var.as_str())),
+                key_files: vec![],
+                start_height: previous[i].map(|p| p.min(deployed[i].deploy_height)),
+            });
+            let metrics = format!("127.0.0.1:{}", 9464 + k - 1);
+            let mut toml = deploy::instance_config_toml(
+                &deployed,
+                access,
+                &queue,
+                &metrics,
+                (args.instances > 1).then_some(k),
+            );
+            if args.connector_delivery {
+                toml += "fast_path = false\n";
+            }
+            let out = instance_out(&args.out, k);
+            std::fs::write(&out, toml)?;
+            println!(
+                "relayer configuration{} written to {} (no secret in it); run: xsc relay --config {}",
+                if args.instances > 1 { format!(" of instance {k}") } else { String::new() },
+                out.display(),
+                out.display()
+            );
         }
-        std::fs::write(&args.out, toml)?;
-        println!(
-            "relayer configuration written to {} (no secret in it); run: xsc relay --config {}",
-            args.out.display(),
-            args.out.display()
-        );
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(0)
@@ -425,4 +488,29 @@ pub fn demo(args: &DemoArgs) -> Result<u8> {
     result?;
     println!("xsc demo: both round trips completed");
     Ok(0)
+}
+
+#[cfg(test)]
+mod deploy_instances_tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_is_written_only_with_its_password_as_a_reference() {
+        assert!(check_database_url("postgres://xsc:${XSC_PG_PASSWORD}@db:5432/xsc").is_ok());
+        assert!(check_database_url("postgres://xsc@db/xsc").is_ok());
+        assert!(check_database_url("postgresql://db/xsc").is_ok());
+        let e = check_database_url("postgres://xsc:hunter2@db/xsc").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(check_database_url("mysql://db/xsc").is_err());
+    }
+
+    #[test]
+    fn instance_configurations_sit_beside_the_first() {
+        let out = std::path::Path::new("/etc/xsc/xsc-relayer.toml");
+        assert_eq!(instance_out(out, 1), out);
+        assert_eq!(
+            instance_out(out, 3),
+            std::path::Path::new("/etc/xsc/xsc-relayer-3.toml")
+        );
+    }
 }

@@ -37,6 +37,8 @@ pub struct PairOptions {
     pub bin_b: Option<PathBuf>,
     /// Delivery keys (nonce lanes) of the relayer on each chain.
     pub delivery_keys: usize,
+    /// Relayer instances (each with its own keys) that will share one queue.
+    pub instances: usize,
 }
 
 impl Default for PairOptions {
@@ -48,6 +50,7 @@ impl Default for PairOptions {
             demo_dapps: true,
             bin_b: localnet::find_neard_b(),
             delivery_keys: 4,
+            instances: 1,
         }
     }
 }
@@ -128,6 +131,7 @@ impl LocalPair {
             // cannot attach one.
             deposit_key: true,
             keys_dir: dir.join("keys"),
+            instances: opts.instances,
         };
         let dopts = DeployOptions {
             res_dir: opts.res_dir.clone(),
