@@ -110,9 +110,10 @@ else
   echo "$line"
 fi
 
-step "PostgreSQL: a throw-away cluster for the store suite"
+step "PostgreSQL: a throw-away cluster for the store suite and the multi-instance suite"
 line='##########################################################################################'
 if pg_harness_start; then
+  pg_ok=1
   echo "$("$PG_HARNESS_BIN/postgres" --version) at $XSC_TEST_POSTGRES_URL"
   step "store suite (postgres): the queue's backend-generic tests on PostgreSQL"
   if cargo test -p xsc-bridge --lib queue::suite::postgres -- --ignored; then
@@ -122,10 +123,36 @@ if pg_harness_start; then
     failed+=("store suite (postgres)")
   fi
 else
+  pg_ok=0
   echo "$line"
   echo "store suite (postgres): SKIPPED — $PG_HARNESS_WHY"
   echo "  The PostgreSQL store tests did NOT run; they are not counted as passed."
   echo "  (Debian: apt-get install postgresql; .ci/run installs it where apt is available.)"
+  echo "$line"
+fi
+
+# Three `xsc relay` processes on one PostgreSQL queue, one killed mid-flight, on two sandboxes.
+if [ "$pg_ok" = 1 ] && bin="$(find_sandbox_bin)"; then
+  export NEAR_SANDBOX_BIN_PATH="$bin"
+  step "sandbox suite with $bin: multi-instance postgres (three xsc relay processes, one killed)"
+  # The binary of this tree, copied aside: the cargo target directory may be shared.
+  xsc_dir="$(mktemp -d "${TMPDIR:-/tmp}/xsc-bin.XXXXXX")"
+  if cargo build -p xsc-cli && cp "${CARGO_TARGET_DIR:-target}/debug/xsc" "$xsc_dir/xsc" \
+      && XSC_BIN="$xsc_dir/xsc" env -u XSC_NEARD_B cargo test -p xsc-devnet --test multi_instance -- --ignored --test-threads=1 --nocapture; then
+    echo "sandbox suite (multi-instance postgres): RAN with $bin"
+  else
+    echo "sandbox suite (multi-instance postgres): RAN with $bin — FAILED"
+    failed+=("sandbox suite (multi-instance postgres)")
+  fi
+  rm -rf "$xsc_dir"
+else
+  echo "$line"
+  if [ "$pg_ok" = 1 ]; then
+    echo "sandbox suite (multi-instance postgres): SKIPPED — no neard sandbox binary"
+  else
+    echo "sandbox suite (multi-instance postgres): SKIPPED — no PostgreSQL ($PG_HARNESS_WHY)"
+  fi
+  echo "  The multi-instance suite did NOT run; it is not counted as passed."
   echo "$line"
 fi
 

@@ -416,18 +416,18 @@ pub async fn deploy_relayer(
             }
             let n = setup.instances.max(1);
             progress(&format!(
-                "[{}] relayer account {account}: {} function-call keys{}{} (key files in {})",
+                "[{}] relayer account {account}: {}{} function-call keys{} (key files in {})",
                 x.name,
-                keys.len() - n * setup.deposit_key as usize,
+                if n > 1 {
+                    format!("{n} instances × ")
+                } else {
+                    String::new()
+                },
+                keys.len() / n - setup.deposit_key as usize,
                 if setup.deposit_key {
                     " and one full-access key for deposits"
                 } else {
                     ""
-                },
-                if n > 1 {
-                    format!(" for each of {n} instances")
-                } else {
-                    String::new()
                 },
                 dir.display()
             ));
