@@ -79,11 +79,6 @@ pg_harness_start() {
   PG_HARNESS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/xsc-pg.XXXXXX")"
   chmod 755 "$PG_HARNESS_DIR"
   [ -n "$PG_HARNESS_USER" ] && chown "$PG_HARNESS_USER" "$PG_HARNESS_DIR"
-  local port
-  if ! port="$(_pg_free_port)"; then
-    PG_HARNESS_WHY="no free loopback port"
-    return 1
-  fi
   # Trust authentication on loopback only, for the throw-away test role.
   if ! _pg_as "$PG_HARNESS_BIN/initdb" -D "$PG_HARNESS_DIR/data" -U xsc --auth=trust \
       --encoding=UTF8 --locale=C >"$PG_HARNESS_DIR/initdb.log" 2>&1; then
@@ -91,10 +86,21 @@ pg_harness_start() {
     return 1
   fi
   # Listen on loopback TCP only; the socket directory is ours (not /var/run/postgresql).
-  # fsync stays on: the tests check durability-sensitive code paths as deployed.
-  if ! _pg_as "$PG_HARNESS_BIN/pg_ctl" -D "$PG_HARNESS_DIR/data" -l "$PG_HARNESS_DIR/server.log" \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$PG_HARNESS_DIR -c max_connections=200" \
-      -w -t 60 start >"$PG_HARNESS_DIR/pg_ctl.log" 2>&1; then
+  # fsync stays on: the tests check durability-sensitive code paths as deployed. A port that
+  # looked free may be taken meanwhile (other engineers' nodes): try a few.
+  local port attempt started=0
+  for attempt in 1 2 3 4 5; do
+    if ! port="$(_pg_free_port)"; then
+      continue
+    fi
+    if _pg_as "$PG_HARNESS_BIN/pg_ctl" -D "$PG_HARNESS_DIR/data" -l "$PG_HARNESS_DIR/server.log" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$PG_HARNESS_DIR -c max_connections=200" \
+        -w -t 60 start >"$PG_HARNESS_DIR/pg_ctl.log" 2>&1; then
+      started=1
+      break
+    fi
+  done
+  if [ "$started" != 1 ]; then
     PG_HARNESS_WHY="pg_ctl start failed: $(tail -n 5 "$PG_HARNESS_DIR/server.log" 2>/dev/null | tr '\n' ' ')"
     return 1
   fi
