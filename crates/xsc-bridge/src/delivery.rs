@@ -288,11 +288,15 @@ impl Deliverer {
         if events.is_empty() {
             return Ok(0);
         }
+        let n = events.len();
+        let events = self.defer_beyond_window(events).await?;
+        if events.is_empty() {
+            return Ok(n);
+        }
         {
             let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
             held.extend(events.iter().map(|e| e.id));
         }
-        let n = events.len();
         let max_block = events.iter().map(|e| e.block_height).max().unwrap_or(0);
         let head = match self
             .relay
@@ -325,6 +329,80 @@ impl Deliverer {
             });
         }
         Ok(n)
+    }
+
+    /// Keep back, without a transaction, the events the destination connector would refuse now
+    /// as too far ahead of its watermark (`nsn - next_in >= window`, `ERR_BEYOND_WINDOW`): with
+    /// several instances delivering at once, or older messages still held by a claim (an
+    /// instance that died keeps its claims until their lease expires), a message may be claimed
+    /// long before the connector can take it. They are due again shortly; nothing is sent, so no
+    /// gas is spent on a refusal. When the connector cannot be read, every event goes ahead (the
+    /// connector has the last word).
+    async fn defer_beyond_window(
+        &self,
+        events: Vec<StoredEvent>,
+    ) -> Result<Vec<StoredEvent>, DeliveryError> {
+        #[derive(serde::Deserialize)]
+        struct Channel {
+            #[serde(deserialize_with = "crate::rpc::types::lenient_int::u64_")]
+            next_in: u64,
+            window: u32,
+        }
+        if events.iter().all(|e| e.nsn.is_none()) {
+            return Ok(events);
+        }
+        let ch: Channel = match self.keys.lanes()[0]
+            .sender
+            .rpc()
+            .view_call_json(
+                &self.cfg.dest_connector,
+                "channel",
+                &json!({}),
+                crate::rpc::BlockRef::Optimistic,
+            )
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                debug!(dest = %self.cfg.dest, error = %e, "destination channel not read; not deferring");
+                return Ok(events);
+            }
+        };
+        let limit = ch.next_in.saturating_add(u64::from(ch.window.max(1)));
+        let (ready, later): (Vec<_>, Vec<_>) = events
+            .into_iter()
+            .partition(|e| e.nsn.is_none_or(|n| n < limit));
+        for e in &later {
+            let Some(claim) = e.claim() else { continue };
+            let reason = format!(
+                "deferred (not sent): nsn {} is {} or more ahead of the destination's watermark {} (ERR_BEYOND_WINDOW)",
+                e.nsn.unwrap_or(0),
+                ch.window,
+                ch.next_in
+            );
+            match self
+                .store
+                .mark_retry(
+                    &claim,
+                    RetryKind::Temporary,
+                    &reason,
+                    Duration::from_secs(1),
+                )
+                .await
+            {
+                Err(QueueError::LeaseLost { .. }) => {}
+                r => r?,
+            }
+        }
+        if !later.is_empty() {
+            debug!(dest = %self.cfg.dest, deferred = later.len(), next_in = ch.next_in, window = ch.window, "messages beyond the destination's window deferred");
+            if let Some(m) = &self.metrics {
+                m.delivery_deferred
+                    .with_label_values(&self.labels())
+                    .inc_by(later.len() as u64);
+            }
+        }
+        Ok(ready)
     }
 
     fn reaped(

@@ -60,6 +60,9 @@ pub struct Metrics {
     /// transaction, pause, window); never counted as attempts (`source`, `dest`). Alert on its
     /// rate.
     pub delivery_temporary_failures: IntCounterVec,
+    /// Claimed messages kept back without a transaction because the destination connector would
+    /// refuse them as too far ahead of its watermark (`source`, `dest`).
+    pub delivery_deferred: IntCounterVec,
     /// Deliveries refused on chain and counted as attempts (`source`, `dest`).
     pub delivery_refusals: IntCounterVec,
     /// From the source block that emitted a message to its confirmed delivery, seconds
@@ -193,6 +196,12 @@ impl Metrics {
                 &r,
                 "delivery_temporary_failures_total",
                 "Deliveries delayed by a temporary failure (not counted as attempts)",
+                &["source", "dest"],
+            ),
+            delivery_deferred: counter(
+                &r,
+                "delivery_deferred_total",
+                "Claimed messages kept back (no transaction) while beyond the destination connector's window",
                 &["source", "dest"],
             ),
             delivery_refusals: counter(
