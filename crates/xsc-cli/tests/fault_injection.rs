@@ -287,11 +287,30 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
         );
     }
     assert!(kills.load(Ordering::SeqCst) >= MIN_KILLS);
-    // No relayer log holds a panic.
+    // No relayer log holds a panic; what the relayer went through, counted from its logs.
+    let mut seen: Vec<(&str, usize)> = [
+        "indexing stopped",
+        "indexing step failed",
+        "RPC call failed; retrying",
+        "submission failed; looking for the transaction",
+        "no outcome yet; polling tx status",
+        "delivery delayed (temporary)",
+        "an earlier delivery transaction executed",
+        "pending again",
+        "light client update failed",
+        "transaction rejected; re-signing",
+    ]
+    .into_iter()
+    .map(|k| (k, 0))
+    .collect();
     for r in 0..=run {
         let log = std::fs::read_to_string(dir.join(format!("relay-{r}.log"))).unwrap_or_default();
         assert!(!log.contains("panicked"), "relay-{r}.log: a panic");
+        for (k, n) in seen.iter_mut() {
+            *n += log.matches(*k).count();
+        }
     }
+    println!("relayer log lines over all runs: {seen:?}");
     match Arc::try_unwrap(pair) {
         Ok(p) => p.stop().await,
         Err(_) => panic!("pair still shared"),
