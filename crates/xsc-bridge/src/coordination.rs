@@ -254,12 +254,15 @@ async fn take(
 
 impl Instance {
     /// Register instance `id` with its signing keys (`(chain, public key)`). Waits up to one
-    /// lease for a dead predecessor's leases to expire; refuses a live duplicate.
+    /// lease for a dead predecessor's leases to expire; refuses a live duplicate. `exclusive`:
+    /// the database admits one process at a time (SQLite's instance lock), so a registration
+    /// left behind is a dead predecessor's and is taken over at once.
     pub async fn register(
         store: Arc<dyn MessageStore>,
         id: &str,
         keys: &[(String, String)],
         ttl: Duration,
+        exclusive: bool,
     ) -> Result<Instance, RegisterError> {
         let token = format!(
             "{id} (pid {} on {}, {:08x})",
@@ -269,6 +272,13 @@ impl Instance {
         );
         let wait = ttl + Duration::from_secs(1);
         let lease = RoleLease::new(store.clone(), instance_lease(id), token, ttl);
+        if exclusive {
+            for l in store.leases(lease.name()).await? {
+                if l.name == lease.name() {
+                    store.release_lease(&l.name, &l.owner).await?;
+                }
+            }
+        }
         if let Some(holder) = take(&store, &lease, wait).await? {
             return Err(RegisterError::DuplicateInstance {
                 id: id.to_string(),

@@ -250,9 +250,15 @@ impl Service {
             })
             .collect();
         let registration = Arc::new(
-            Instance::register(store.clone(), &instance, &keys, cfg.role_lease())
-                .await
-                .map_err(err)?,
+            Instance::register(
+                store.clone(),
+                &instance,
+                &keys,
+                cfg.role_lease(),
+                !cfg.database().shared(),
+            )
+            .await
+            .map_err(err)?,
         );
         let released = store.release_claims_of(&instance).await.map_err(err)?;
         if !released.is_empty() {

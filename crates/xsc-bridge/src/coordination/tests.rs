@@ -89,7 +89,7 @@ async fn a_second_live_instance_with_the_same_id_or_a_shared_key_is_refused() {
         ("a".to_string(), "ed25519:K1".to_string()),
         ("b".to_string(), "ed25519:K2".to_string()),
     ];
-    let first = Instance::register(s.clone(), "relayer-1", &keys, TTL)
+    let first = Instance::register(s.clone(), "relayer-1", &keys, TTL, false)
         .await
         .unwrap();
     let (stop, rx) = watch::channel(false);
@@ -99,7 +99,7 @@ async fn a_second_live_instance_with_the_same_id_or_a_shared_key_is_refused() {
         tokio::spawn(async move { f.run(rx).await })
     };
     // The same id again, while the first is alive: refused after waiting a lease.
-    let e = Instance::register(s.clone(), "relayer-1", &[], TTL)
+    let e = Instance::register(s.clone(), "relayer-1", &[], TTL, false)
         .await
         .err()
         .expect("refused");
@@ -117,6 +117,7 @@ async fn a_second_live_instance_with_the_same_id_or_a_shared_key_is_refused() {
             ("b".into(), "ed25519:K2".into()),
         ],
         TTL,
+        false,
     )
     .await
     .err()
@@ -137,6 +138,7 @@ async fn a_second_live_instance_with_the_same_id_or_a_shared_key_is_refused() {
         "relayer-2",
         &[("b".into(), "ed25519:K3".into())],
         TTL,
+        false,
     )
     .await
     .unwrap();
@@ -144,22 +146,42 @@ async fn a_second_live_instance_with_the_same_id_or_a_shared_key_is_refused() {
     // The first stops: its id and keys are free for a successor at once.
     stop.send(true).unwrap();
     assert!(running.await.unwrap(), "stopped normally");
-    let again = Instance::register(s.clone(), "relayer-1", &keys, TTL)
+    let again = Instance::register(s.clone(), "relayer-1", &keys, TTL, false)
         .await
         .unwrap();
     assert_eq!(again.keys.len(), 2);
 }
 
 #[tokio::test]
+async fn with_one_process_per_database_a_dead_predecessors_registration_is_taken_at_once() {
+    let s = store();
+    let first = Instance::register(s.clone(), "r", &[("a".into(), "K".into())], TTL * 10, true)
+        .await
+        .unwrap();
+    std::mem::forget(first); // killed: its registration is left unexpired
+    let started = Instant::now();
+    Instance::register(s.clone(), "r", &[("a".into(), "K".into())], TTL * 10, true)
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_millis(500), "no wait");
+    // Shared databases never do that: a live-looking registration is waited for.
+    let e = Instance::register(s.clone(), "r", &[], TTL, false)
+        .await
+        .err()
+        .expect("refused");
+    assert!(matches!(e, RegisterError::DuplicateInstance { .. }), "{e}");
+}
+
+#[tokio::test]
 async fn a_dead_instances_name_is_free_after_its_lease() {
     let s = store();
-    let first = Instance::register(s.clone(), "r", &[("a".into(), "K".into())], TTL)
+    let first = Instance::register(s.clone(), "r", &[("a".into(), "K".into())], TTL, false)
         .await
         .unwrap();
     // Killed: never renewed, never released. Its successor waits for the lease, then starts.
     std::mem::forget(first);
     let started = Instant::now();
-    Instance::register(s.clone(), "r", &[("a".into(), "K".into())], TTL)
+    Instance::register(s.clone(), "r", &[("a".into(), "K".into())], TTL, false)
         .await
         .unwrap();
     assert!(started.elapsed() < TTL + Duration::from_millis(600));
