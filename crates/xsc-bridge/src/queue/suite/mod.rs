@@ -1044,7 +1044,7 @@ pub(crate) async fn concurrent_instances_never_hold_an_event_twice(b: &dyn Backe
                         round += 1;
                         // Every third one is retried once (a temporary failure), the rest
                         // delivered.
-                        if e.temp_failures == 0 && (round + t) % 3 == 0 {
+                        if e.temp_failures == 0 && (round + t).is_multiple_of(3) {
                             s.mark_retry(&claim(&e), RetryKind::Temporary, "rpc", Duration::ZERO)
                                 .await
                                 .unwrap();

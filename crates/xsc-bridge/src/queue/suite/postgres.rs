@@ -180,9 +180,9 @@ async fn a_takeover_waits_for_a_fenced_write_in_flight() {
     assert!(at >= committed);
 }
 
-async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(fs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let mut handles = Vec::new();
