@@ -10,11 +10,14 @@
 //! transaction it already has by its hash.
 //!
 //! **Ordered submission.** Within a lane, transactions reach the node in nonce order: signing
-//! and handing over are serialised, and the next transaction is signed only once the node
-//! answered the previous one or an acceptance window passed. The node validates a transaction
-//! before it waits for its execution, so an immediate rejection (`InvalidNonce`,
-//! `NotEnoughBalance`, a key that may not call this method) is an answer within the window and
-//! is never hidden; the lane meanwhile has many transactions in flight.
+//! and handing over are serialised, and the next transaction is signed only once the node has
+//! accepted the previous one. Current nodes answer `send_tx` with `wait_until: NONE` as soon as
+//! they validated the transaction (an immediate rejection — `InvalidNonce`, `NotEnoughBalance`,
+//! a key that may not call this method — is that answer, never hidden), and the outcome is then
+//! awaited with `tx`. Old nodes (no `send_tx`) only have `broadcast_tx_commit`, which answers
+//! after execution: there the next transaction is signed once the node answered or an
+//! acceptance window passed (a rejection comes back within it). Either way a lane has many
+//! transactions in flight.
 
 use crate::rpc::{BlockRef, FinalOutcome, RpcClient, RpcError, TxStatus, WaitUntil};
 use crate::signer::{to_core_hash, TxSigner};
@@ -107,6 +110,9 @@ pub mod actions {
 /// How a signed transaction is submitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitMode {
+    /// `send_tx` (`wait_until: NONE`) then `tx` until executed, on nodes that have `send_tx`;
+    /// `broadcast_tx_commit` with the acceptance window on nodes that do not.
+    Auto,
     /// `broadcast_tx_commit`: every nearcore version (old protocol-63 nodes lack `send_tx`).
     BroadcastCommit,
     /// `send_tx` waiting until the given stage (current nodes).
@@ -131,7 +137,7 @@ pub struct TxOptions {
 impl Default for TxOptions {
     fn default() -> Self {
         TxOptions {
-            submit: SubmitMode::BroadcastCommit,
+            submit: SubmitMode::Auto,
             accept_window: Duration::from_millis(300),
             max_resign: 3,
             status_timeout: Duration::from_secs(60),
@@ -430,10 +436,40 @@ impl TxSender {
     /// is an `Ok` outcome whose status is a failure; an invalid transaction is an error.
     pub async fn submit(&self, tx: &PreparedTx) -> Result<FinalOutcome, TxError> {
         let r = match self.opts.submit {
-            SubmitMode::BroadcastCommit => self.rpc.broadcast_tx_commit(&tx.base64).await,
+            SubmitMode::BroadcastCommit | SubmitMode::Auto => {
+                self.rpc.broadcast_tx_commit(&tx.base64).await
+            }
             SubmitMode::SendTx(w) => self.rpc.send_tx(&tx.base64, w).await,
         };
         self.after_submit(tx, r).await
+    }
+
+    /// After `send_tx` accepted the transaction: its outcome, once executed (`tx` waiting on
+    /// the node's side; a timeout there only means not yet).
+    async fn executed(&self, tx: &PreparedTx) -> Result<FinalOutcome, TxError> {
+        let sender = self.signer.account_id().as_str();
+        let started = Instant::now();
+        loop {
+            match self
+                .rpc
+                .tx_status_until(&tx.hash, sender, WaitUntil::ExecutedOptimistic)
+                .await
+            {
+                Ok(o) if o.is_done() => return Ok(o),
+                Ok(_) => {}
+                Err(e) if e.is_cause("UNKNOWN_TRANSACTION") || e.is_retryable() => {
+                    debug!(lane = %self.label, tx = %tx.hash, error = %e, "not executed yet");
+                    tokio::time::sleep(self.opts.status_poll.min(Duration::from_millis(200))).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            if started.elapsed() >= self.opts.status_timeout {
+                return Err(TxError::Unconfirmed {
+                    tx_hash: tx.hash,
+                    waited: started.elapsed(),
+                });
+            }
+        }
     }
 
     /// Poll `tx` until the transaction has a final status or `status_timeout` passes.
@@ -459,11 +495,30 @@ impl TxSender {
         guard: tokio::sync::MutexGuard<'_, ()>,
         tx: &PreparedTx,
     ) -> Result<FinalOutcome, TxError> {
+        if self.opts.submit == SubmitMode::Auto && self.send_tx.load(Ordering::Relaxed) != 2 {
+            match self.rpc.send_tx(&tx.base64, WaitUntil::None).await {
+                Err(e) if is_method_not_found(&e) => {
+                    debug!(lane = %self.label, "the node has no send_tx; broadcast_tx_commit with an acceptance window");
+                    self.send_tx.store(2, Ordering::Relaxed);
+                }
+                Ok(_) => {
+                    self.send_tx.store(1, Ordering::Relaxed);
+                    drop(guard);
+                    return self.executed(tx).await;
+                }
+                Err(e) => {
+                    drop(guard);
+                    return self.after_submit(tx, Err(e)).await;
+                }
+            }
+        }
         let rpc = self.rpc.clone();
         let (b64, mode) = (tx.base64.clone(), self.opts.submit);
         let mut call = tokio::spawn(async move {
             match mode {
-                SubmitMode::BroadcastCommit => rpc.broadcast_tx_commit(&b64).await,
+                SubmitMode::BroadcastCommit | SubmitMode::Auto => {
+                    rpc.broadcast_tx_commit(&b64).await
+                }
                 SubmitMode::SendTx(w) => rpc.send_tx(&b64, w).await,
             }
         });

@@ -8,8 +8,29 @@ fn decode(b64: &str) -> SignedTransaction {
     signed_tx(b64)
 }
 
+/// A sender on a mock that plays an old node (`broadcast_tx_commit` only) unless the test
+/// asks for another submission mode.
 fn sender(url: &str, opts: TxOptions) -> TxSender {
     test_sender(url, "relayer.test.near", "relayer", opts)
+}
+
+/// The default options with `broadcast_tx_commit` (what the mocks below answer).
+fn commit() -> TxOptions {
+    TxOptions {
+        submit: SubmitMode::BroadcastCommit,
+        ..TxOptions::default()
+    }
+}
+
+/// A sender in the default (`Auto`) submission mode, on a mock that plays a current node.
+fn auto_sender(url: &str) -> TxSender {
+    let rpc = RpcClient::new(crate::rpc::RpcClientConfig {
+        retry: crate::rpc::RetryPolicy::none(),
+        ..crate::rpc::RpcClientConfig::new(url)
+    })
+    .unwrap();
+    let signer = TxSigner::from_seed("relayer.test.near", "relayer").unwrap();
+    TxSender::new(rpc, Arc::new(signer), TxOptions::default())
 }
 
 fn block_reply() -> Reply {
@@ -33,7 +54,7 @@ async fn nonce_is_fetched_once_then_incremented_and_signatures_verify() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let a = tx
         .call_function(
             "lc.b.test.near",
@@ -116,7 +137,7 @@ async fn invalid_nonce_resyncs_and_re_signs() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let mut hashes = Vec::new();
     let out = tx
         .send_with("lc.b.test.near", vec![actions::transfer(1)], |h| {
@@ -156,7 +177,7 @@ async fn old_node_invalid_nonce_without_cause_is_recognised() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let out = tx
         .send("connector.b.test.near", vec![actions::transfer(1)])
         .await
@@ -181,7 +202,7 @@ async fn other_invalid_transactions_are_errors() {
             "code": -32000, "message": "Server error", "data": {"TxExecutionError": {"InvalidTxError": {"NotEnoughBalance": {}}}}})),
     })
     .await;
-    let e = sender(&mock.url, TxOptions::default())
+    let e = sender(&mock.url, commit())
         .send("x.test.near", vec![actions::transfer(1)])
         .await
         .unwrap_err();
@@ -200,6 +221,7 @@ async fn a_timeout_is_followed_by_polling_tx_status() {
     .await;
     let opts = TxOptions {
         status_poll: Duration::from_millis(20),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let tx = sender(&mock.url, opts);
@@ -225,6 +247,7 @@ async fn unknown_transaction_is_polled_until_the_deadline() {
     let opts = TxOptions {
         status_poll: Duration::from_millis(20),
         status_timeout: Duration::from_millis(100),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let e = sender(&mock.url, opts)
@@ -248,7 +271,7 @@ async fn create_account_sends_create_transfer_add_key() {
         }
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let new_key = TxSigner::from_seed("lc.relayer.test.near", "lc")
         .unwrap()
         .public_key();
@@ -322,7 +345,7 @@ async fn a_lane_never_lowers_its_nonce() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     for _ in 0..4 {
         tx.send("x.test.near", vec![actions::transfer(1)])
             .await
@@ -366,6 +389,7 @@ async fn a_lane_hands_transactions_over_in_nonce_order_with_many_in_flight() {
     .await;
     let opts = TxOptions {
         accept_window: Duration::from_millis(30),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let tx = Arc::new(sender(&mock.url, opts));
@@ -407,7 +431,7 @@ async fn a_failed_record_submits_nothing() {
         m => panic!("nothing may be submitted, got {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let e = tx
         .send_recorded("x.test.near", vec![actions::transfer(1)], |_| async {
             Err("lease lost".to_string())
@@ -435,6 +459,7 @@ async fn send_until_included_returns_at_inclusion_and_the_outcome_later() {
     .await;
     let opts = TxOptions {
         status_poll: Duration::from_millis(20),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let tx = sender(&mock.url, opts);
@@ -469,7 +494,7 @@ async fn old_nodes_without_send_tx_wait_for_execution_instead() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     for _ in 0..2 {
         let (_, pending) = tx
             .send_until_included("lc.test.near", vec![actions::transfer(1)])
@@ -503,7 +528,7 @@ async fn an_immediate_rejection_is_an_error_not_a_pending_outcome() {
             "data": {"TxExecutionError": {"InvalidTxError": {"NotEnoughBalance": {}}}}})),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let e = tx
         .send_until_included("lc.test.near", vec![actions::transfer(1)])
         .await
@@ -513,4 +538,86 @@ async fn an_immediate_rejection_is_an_error_not_a_pending_outcome() {
         matches!(e, TxError::Invalid(ref m) if m.contains("NotEnoughBalance")),
         "{e:?}"
     );
+}
+
+#[tokio::test]
+async fn current_nodes_free_the_lane_once_the_transaction_is_accepted() {
+    let arrivals: Arc<StdMutex<Vec<u64>>> = Arc::default();
+    let a2 = arrivals.clone();
+    let mock = MockRpc::start(move |_, method, params| match method {
+        "query" => Reply::Result(json!({"nonce": 7, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "send_tx" => {
+            assert_eq!(params["wait_until"], "NONE");
+            let st = decode(params["signed_tx_base64"].as_str().unwrap());
+            a2.lock().unwrap().push(st.transaction.nonce().nonce());
+            Reply::Result(json!({"final_execution_status": "NONE"}))
+        }
+        "tx" => {
+            assert_eq!(params["wait_until"], "EXECUTED_OPTIMISTIC");
+            assert_eq!(params["sender_account_id"], "relayer.test.near");
+            // Execution takes a while; the node holds the request meanwhile.
+            Reply::Delay(
+                Duration::from_millis(400),
+                Box::new(Reply::Result(fixture_result("tx-success.json"))),
+            )
+        }
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let tx = Arc::new(auto_sender(&mock.url));
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            tx.send("x.test.near", vec![actions::transfer(1)])
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_success());
+    }
+    assert_eq!(*arrivals.lock().unwrap(), (8..=15).collect::<Vec<_>>());
+    // Handed over at the speed of the node's answers, executions overlapping: no window waits.
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_rejection_of_send_tx_is_seen_and_re_signed() {
+    let calls = Arc::new(StdMutex::new(0));
+    let c2 = calls.clone();
+    let mock = MockRpc::start(move |_, method, params| match method {
+        "query" => Reply::Result(json!({"nonce": 7, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "send_tx" => {
+            let mut n = c2.lock().unwrap();
+            *n += 1;
+            let st = decode(params["signed_tx_base64"].as_str().unwrap());
+            if *n == 1 {
+                assert_eq!(st.transaction.nonce().nonce(), 8);
+                Reply::Error(json!({"name": "HANDLER_ERROR",
+                    "cause": {"name": "INVALID_TRANSACTION", "info": {"InvalidNonce": {"ak_nonce": 30, "tx_nonce": 8}}},
+                    "code": -32000, "message": "Server error", "data": {}}))
+            } else {
+                assert_eq!(st.transaction.nonce().nonce(), 31);
+                Reply::Result(json!({"final_execution_status": "NONE"}))
+            }
+        }
+        "tx" => Reply::Result(fixture_result("tx-success.json")),
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let tx = auto_sender(&mock.url);
+    assert!(tx
+        .send("x.test.near", vec![actions::transfer(1)])
+        .await
+        .unwrap()
+        .is_success());
+    assert_eq!(*calls.lock().unwrap(), 2);
 }
