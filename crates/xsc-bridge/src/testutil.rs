@@ -173,8 +173,7 @@ pub fn signed_tx(b64: &str) -> near_primitives::transaction::SignedTransaction {
 }
 
 /// A transaction sender talking to `url` without retries, signing as `account` with a key
-/// derived from `seed`. `Auto` submission becomes `broadcast_tx_commit`: the mocks play nodes
-/// that answer it.
+/// derived from `seed`..
 pub fn test_sender(
     url: &str,
     account: &str,
@@ -189,9 +188,5 @@ pub fn test_sender(
     })
     .unwrap();
     let signer = crate::signer::TxSigner::from_seed(account, seed).unwrap();
-    let mut opts = opts;
-    if opts.submit == crate::tx::SubmitMode::Auto {
-        opts.submit = crate::tx::SubmitMode::BroadcastCommit;
-    }
     crate::tx::TxSender::new(rpc, Arc::new(signer), opts)
 }

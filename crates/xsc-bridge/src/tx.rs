@@ -10,14 +10,15 @@
 //! transaction it already has by its hash.
 //!
 //! **Ordered submission.** Within a lane, transactions reach the node in nonce order: signing
-//! and handing over are serialised, and the next transaction is signed only once the node has
-//! accepted the previous one. Current nodes answer `send_tx` with `wait_until: NONE` as soon as
-//! they validated the transaction (an immediate rejection — `InvalidNonce`, `NotEnoughBalance`,
-//! a key that may not call this method — is that answer, never hidden), and the outcome is then
-//! awaited with `tx`. Old nodes (no `send_tx`) only have `broadcast_tx_commit`, which answers
-//! after execution: there the next transaction is signed once the node answered or an
-//! acceptance window passed (a rejection comes back within it). Either way a lane has many
-//! transactions in flight.
+//! and handing over are serialised, and the next transaction is signed only once the node
+//! answered the previous one or an acceptance window passed. Transactions go with
+//! `broadcast_tx_commit`, which validates before it waits for execution: a rejection
+//! (`InvalidNonce`, `Expired`, `NotEnoughBalance`, a key that may not call this method) is an
+//! answer within milliseconds of the node, never hidden. (`send_tx` with `wait_until: NONE`, or
+//! `broadcast_tx_async`, answer before validating: measured on a current sandbox, both an expired
+//! transaction and a stale nonce get a success reply and are then dropped silently.) The window
+//! adapts to the endpoint: four times its typical reply time for quick requests, between
+//! `accept_window_min` and `accept_window`. A lane meanwhile has many transactions in flight.
 
 use crate::rpc::{BlockRef, FinalOutcome, RpcClient, RpcError, TxStatus, WaitUntil};
 use crate::signer::{to_core_hash, TxSigner};
@@ -110,10 +111,8 @@ pub mod actions {
 /// How a signed transaction is submitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitMode {
-    /// `send_tx` (`wait_until: NONE`) then `tx` until executed, on nodes that have `send_tx`;
-    /// `broadcast_tx_commit` with the acceptance window on nodes that do not.
-    Auto,
-    /// `broadcast_tx_commit`: every nearcore version (old protocol-63 nodes lack `send_tx`).
+    /// `broadcast_tx_commit`: every nearcore version (old protocol-63 nodes lack `send_tx`);
+    /// it reports a rejection at once.
     BroadcastCommit,
     /// `send_tx` waiting until the given stage (current nodes).
     SendTx(WaitUntil),
@@ -122,9 +121,11 @@ pub enum SubmitMode {
 #[derive(Debug, Clone)]
 pub struct TxOptions {
     pub submit: SubmitMode,
-    /// How long the lane waits for the node's first answer before signing its next
-    /// transaction.
+    /// At most how long the lane waits for the node's first answer before signing its next
+    /// transaction (the window is four times the endpoint's typical reply time, within
+    /// `accept_window_min..=accept_window`).
     pub accept_window: Duration,
+    pub accept_window_min: Duration,
     /// Re-signing attempts after `InvalidNonce` / `Expired`.
     pub max_resign: u32,
     /// After a timeout, how long to poll `tx` for the outcome, and how often.
@@ -137,12 +138,14 @@ pub struct TxOptions {
 impl Default for TxOptions {
     fn default() -> Self {
         TxOptions {
-            submit: SubmitMode::Auto,
+            submit: SubmitMode::BroadcastCommit,
             accept_window: Duration::from_millis(300),
+            accept_window_min: Duration::from_millis(20),
             max_resign: 3,
             status_timeout: Duration::from_secs(60),
             status_poll: Duration::from_secs(1),
-            block_hash_ttl: Duration::from_secs(60),
+            // Well inside the shortest validity period in use (100 blocks on the sandboxes).
+            block_hash_ttl: Duration::from_secs(20),
         }
     }
 }
@@ -338,6 +341,18 @@ impl TxSender {
         self.resyncs.load(Ordering::Relaxed)
     }
 
+    /// How long a submission may go unanswered before the lane signs its next transaction.
+    pub fn accept_window(&self) -> Duration {
+        let adaptive = self
+            .rpc
+            .typical_latency()
+            .map_or(self.opts.accept_window, |l| l * 4);
+        adaptive.clamp(
+            self.opts.accept_window_min.min(self.opts.accept_window),
+            self.opts.accept_window,
+        )
+    }
+
     /// The last nonce this lane used, if known.
     pub async fn local_nonce(&self) -> Option<u64> {
         *self.nonce.lock().await
@@ -436,40 +451,10 @@ impl TxSender {
     /// is an `Ok` outcome whose status is a failure; an invalid transaction is an error.
     pub async fn submit(&self, tx: &PreparedTx) -> Result<FinalOutcome, TxError> {
         let r = match self.opts.submit {
-            SubmitMode::BroadcastCommit | SubmitMode::Auto => {
-                self.rpc.broadcast_tx_commit(&tx.base64).await
-            }
+            SubmitMode::BroadcastCommit => self.rpc.broadcast_tx_commit(&tx.base64).await,
             SubmitMode::SendTx(w) => self.rpc.send_tx(&tx.base64, w).await,
         };
         self.after_submit(tx, r).await
-    }
-
-    /// After `send_tx` accepted the transaction: its outcome, once executed (`tx` waiting on
-    /// the node's side; a timeout there only means not yet).
-    async fn executed(&self, tx: &PreparedTx) -> Result<FinalOutcome, TxError> {
-        let sender = self.signer.account_id().as_str();
-        let started = Instant::now();
-        loop {
-            match self
-                .rpc
-                .tx_status_until(&tx.hash, sender, WaitUntil::ExecutedOptimistic)
-                .await
-            {
-                Ok(o) if o.is_done() => return Ok(o),
-                Ok(_) => {}
-                Err(e) if e.is_cause("UNKNOWN_TRANSACTION") || e.is_retryable() => {
-                    debug!(lane = %self.label, tx = %tx.hash, error = %e, "not executed yet");
-                    tokio::time::sleep(self.opts.status_poll.min(Duration::from_millis(200))).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-            if started.elapsed() >= self.opts.status_timeout {
-                return Err(TxError::Unconfirmed {
-                    tx_hash: tx.hash,
-                    waited: started.elapsed(),
-                });
-            }
-        }
     }
 
     /// Poll `tx` until the transaction has a final status or `status_timeout` passes.
@@ -495,34 +480,15 @@ impl TxSender {
         guard: tokio::sync::MutexGuard<'_, ()>,
         tx: &PreparedTx,
     ) -> Result<FinalOutcome, TxError> {
-        if self.opts.submit == SubmitMode::Auto && self.send_tx.load(Ordering::Relaxed) != 2 {
-            match self.rpc.send_tx(&tx.base64, WaitUntil::None).await {
-                Err(e) if is_method_not_found(&e) => {
-                    debug!(lane = %self.label, "the node has no send_tx; broadcast_tx_commit with an acceptance window");
-                    self.send_tx.store(2, Ordering::Relaxed);
-                }
-                Ok(_) => {
-                    self.send_tx.store(1, Ordering::Relaxed);
-                    drop(guard);
-                    return self.executed(tx).await;
-                }
-                Err(e) => {
-                    drop(guard);
-                    return self.after_submit(tx, Err(e)).await;
-                }
-            }
-        }
         let rpc = self.rpc.clone();
         let (b64, mode) = (tx.base64.clone(), self.opts.submit);
         let mut call = tokio::spawn(async move {
             match mode {
-                SubmitMode::BroadcastCommit | SubmitMode::Auto => {
-                    rpc.broadcast_tx_commit(&b64).await
-                }
+                SubmitMode::BroadcastCommit => rpc.broadcast_tx_commit(&b64).await,
                 SubmitMode::SendTx(w) => rpc.send_tx(&b64, w).await,
             }
         });
-        let early = tokio::time::timeout(self.opts.accept_window, &mut call).await;
+        let early = tokio::time::timeout(self.accept_window(), &mut call).await;
         drop(guard);
         let joined = match early {
             Ok(joined) => joined,

@@ -608,11 +608,10 @@ async fn contract_target_reads_views_and_submits_borsh_blocks() {
     })
     .unwrap();
     let signer = Arc::new(TxSigner::from_seed("relayer.b.test.near", "r").unwrap());
-    let opts = TxOptions {
-        submit: crate::tx::SubmitMode::BroadcastCommit,
-        ..TxOptions::default()
-    };
-    let target = ContractTarget::new("lc.b.test.near", Arc::new(TxSender::new(rpc, signer, opts)));
+    let target = ContractTarget::new(
+        "lc.b.test.near",
+        Arc::new(TxSender::new(rpc, signer, TxOptions::default())),
+    );
 
     let head = target.head().await.unwrap();
     assert_eq!((head.height, head.hash), (91522568, CryptoHash([1; 32])));

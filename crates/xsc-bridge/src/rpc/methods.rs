@@ -326,23 +326,4 @@ impl RpcClient {
         self.call("tx", json!([tx_hash.to_string(), sender_id]))
             .await
     }
-
-    /// `tx` waiting (server side) until the transaction reaches `wait_until` (current nodes
-    /// only: the object form with `wait_until`). A `TIMEOUT_ERROR` means: not yet.
-    pub async fn tx_status_until(
-        &self,
-        tx_hash: &CryptoHash,
-        sender_id: &str,
-        wait_until: WaitUntil,
-    ) -> Result<FinalOutcome, RpcError> {
-        self.call(
-            "tx",
-            json!({
-                "tx_hash": tx_hash.to_string(),
-                "sender_account_id": sender_id,
-                "wait_until": wait_until.as_str(),
-            }),
-        )
-        .await
-    }
 }
