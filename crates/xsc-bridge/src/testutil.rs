@@ -173,7 +173,7 @@ pub fn signed_tx(b64: &str) -> near_primitives::transaction::SignedTransaction {
 }
 
 /// A transaction sender talking to `url` without retries, signing as `account` with a key
-/// derived from `seed`.
+/// derived from `seed`..
 pub fn test_sender(
     url: &str,
     account: &str,

@@ -11,10 +11,14 @@
 //!
 //! **Ordered submission.** Within a lane, transactions reach the node in nonce order: signing
 //! and handing over are serialised, and the next transaction is signed only once the node
-//! answered the previous one or an acceptance window passed. The node validates a transaction
-//! before it waits for its execution, so an immediate rejection (`InvalidNonce`,
-//! `NotEnoughBalance`, a key that may not call this method) is an answer within the window and
-//! is never hidden; the lane meanwhile has many transactions in flight.
+//! answered the previous one or an acceptance window passed. Transactions go with
+//! `broadcast_tx_commit`, which validates before it waits for execution: a rejection
+//! (`InvalidNonce`, `Expired`, `NotEnoughBalance`, a key that may not call this method) is an
+//! answer within milliseconds of the node, never hidden. (`send_tx` with `wait_until: NONE`, or
+//! `broadcast_tx_async`, answer before validating: measured on a current sandbox, both an expired
+//! transaction and a stale nonce get a success reply and are then dropped silently.) The window
+//! adapts to the endpoint: four times its typical reply time for quick requests, between
+//! `accept_window_min` and `accept_window`. A lane meanwhile has many transactions in flight.
 
 use crate::rpc::{BlockRef, FinalOutcome, RpcClient, RpcError, TxStatus, WaitUntil};
 use crate::signer::{to_core_hash, TxSigner};
@@ -107,7 +111,8 @@ pub mod actions {
 /// How a signed transaction is submitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitMode {
-    /// `broadcast_tx_commit`: every nearcore version (old protocol-63 nodes lack `send_tx`).
+    /// `broadcast_tx_commit`: every nearcore version (old protocol-63 nodes lack `send_tx`);
+    /// it reports a rejection at once.
     BroadcastCommit,
     /// `send_tx` waiting until the given stage (current nodes).
     SendTx(WaitUntil),
@@ -116,9 +121,11 @@ pub enum SubmitMode {
 #[derive(Debug, Clone)]
 pub struct TxOptions {
     pub submit: SubmitMode,
-    /// How long the lane waits for the node's first answer before signing its next
-    /// transaction.
+    /// At most how long the lane waits for the node's first answer before signing its next
+    /// transaction (the window is four times the endpoint's typical reply time, within
+    /// `accept_window_min..=accept_window`).
     pub accept_window: Duration,
+    pub accept_window_min: Duration,
     /// Re-signing attempts after `InvalidNonce` / `Expired`.
     pub max_resign: u32,
     /// After a timeout, how long to poll `tx` for the outcome, and how often.
@@ -133,10 +140,12 @@ impl Default for TxOptions {
         TxOptions {
             submit: SubmitMode::BroadcastCommit,
             accept_window: Duration::from_millis(300),
+            accept_window_min: Duration::from_millis(20),
             max_resign: 3,
             status_timeout: Duration::from_secs(60),
             status_poll: Duration::from_secs(1),
-            block_hash_ttl: Duration::from_secs(60),
+            // Well inside the shortest validity period in use (100 blocks on the sandboxes).
+            block_hash_ttl: Duration::from_secs(20),
         }
     }
 }
@@ -332,6 +341,18 @@ impl TxSender {
         self.resyncs.load(Ordering::Relaxed)
     }
 
+    /// How long a submission may go unanswered before the lane signs its next transaction.
+    pub fn accept_window(&self) -> Duration {
+        let adaptive = self
+            .rpc
+            .typical_latency()
+            .map_or(self.opts.accept_window, |l| l * 4);
+        adaptive.clamp(
+            self.opts.accept_window_min.min(self.opts.accept_window),
+            self.opts.accept_window,
+        )
+    }
+
     /// The last nonce this lane used, if known.
     pub async fn local_nonce(&self) -> Option<u64> {
         *self.nonce.lock().await
@@ -467,7 +488,7 @@ impl TxSender {
                 SubmitMode::SendTx(w) => rpc.send_tx(&b64, w).await,
             }
         });
-        let early = tokio::time::timeout(self.opts.accept_window, &mut call).await;
+        let early = tokio::time::timeout(self.accept_window(), &mut call).await;
         drop(guard);
         let joined = match early {
             Ok(joined) => joined,

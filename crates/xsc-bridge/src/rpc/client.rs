@@ -167,6 +167,16 @@ struct Inner {
     expect_chain_id: Option<String>,
     next_id: AtomicU64,
     observer: Mutex<Option<Arc<dyn RpcObserver>>>,
+    /// Moving average of the reply time of quick requests, microseconds (0: none yet).
+    latency_us: AtomicU64,
+}
+
+/// Requests whose reply time says how far the node is: not those that wait on the chain.
+fn quick(method: &str) -> bool {
+    !matches!(
+        method,
+        "broadcast_tx_commit" | "send_tx" | "tx" | "EXPERIMENTAL_tx_status"
+    )
 }
 
 /// A NEAR JSON-RPC client. Cheap to clone (shares the connection pool and endpoint health).
@@ -273,6 +283,7 @@ impl RpcClient {
                 expect_chain_id: cfg.expect_chain_id,
                 next_id: AtomicU64::new(1),
                 observer: Mutex::new(None),
+                latency_us: AtomicU64::new(0),
             }),
             archival_only: false,
             retry: None,
@@ -332,6 +343,24 @@ impl RpcClient {
             self.inner.preferred.load(Ordering::Relaxed) % pool.len()
         };
         pool[i].shown.clone()
+    }
+
+    /// The typical reply time of quick requests (a moving average), once some were answered.
+    pub fn typical_latency(&self) -> Option<Duration> {
+        match self.inner.latency_us.load(Ordering::Relaxed) {
+            0 => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+
+    fn observe_latency(&self, method: &str, took: Duration) {
+        if !quick(method) {
+            return;
+        }
+        let us = took.as_micros().clamp(1, u64::MAX as u128) as u64;
+        let old = self.inner.latency_us.load(Ordering::Relaxed);
+        let new = if old == 0 { us } else { (old * 7 + us) / 8 };
+        self.inner.latency_us.store(new.max(1), Ordering::Relaxed);
     }
 
     pub fn retry_policy(&self) -> &RetryPolicy {
@@ -490,10 +519,14 @@ impl RpcClient {
                 });
             };
             let ep = &pool[i];
+            let sent_at = Instant::now();
             let r = match self.verify(ep).await {
                 Ok(()) => self.call_on(ep, method, params).await,
                 Err(e) => Err(e),
             };
+            if r.is_ok() {
+                self.observe_latency(method, sent_at.elapsed());
+            }
             let e = match r {
                 Ok(v) => {
                     self.endpoint_ok(ep);

@@ -8,8 +8,18 @@ fn decode(b64: &str) -> SignedTransaction {
     signed_tx(b64)
 }
 
+/// A sender on a mock that plays an old node (`broadcast_tx_commit` only) unless the test
+/// asks for another submission mode.
 fn sender(url: &str, opts: TxOptions) -> TxSender {
     test_sender(url, "relayer.test.near", "relayer", opts)
+}
+
+/// The default options with `broadcast_tx_commit` (what the mocks below answer).
+fn commit() -> TxOptions {
+    TxOptions {
+        submit: SubmitMode::BroadcastCommit,
+        ..TxOptions::default()
+    }
 }
 
 fn block_reply() -> Reply {
@@ -33,7 +43,7 @@ async fn nonce_is_fetched_once_then_incremented_and_signatures_verify() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let a = tx
         .call_function(
             "lc.b.test.near",
@@ -116,7 +126,7 @@ async fn invalid_nonce_resyncs_and_re_signs() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let mut hashes = Vec::new();
     let out = tx
         .send_with("lc.b.test.near", vec![actions::transfer(1)], |h| {
@@ -156,7 +166,7 @@ async fn old_node_invalid_nonce_without_cause_is_recognised() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let out = tx
         .send("connector.b.test.near", vec![actions::transfer(1)])
         .await
@@ -181,7 +191,7 @@ async fn other_invalid_transactions_are_errors() {
             "code": -32000, "message": "Server error", "data": {"TxExecutionError": {"InvalidTxError": {"NotEnoughBalance": {}}}}})),
     })
     .await;
-    let e = sender(&mock.url, TxOptions::default())
+    let e = sender(&mock.url, commit())
         .send("x.test.near", vec![actions::transfer(1)])
         .await
         .unwrap_err();
@@ -200,6 +210,7 @@ async fn a_timeout_is_followed_by_polling_tx_status() {
     .await;
     let opts = TxOptions {
         status_poll: Duration::from_millis(20),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let tx = sender(&mock.url, opts);
@@ -225,6 +236,7 @@ async fn unknown_transaction_is_polled_until_the_deadline() {
     let opts = TxOptions {
         status_poll: Duration::from_millis(20),
         status_timeout: Duration::from_millis(100),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let e = sender(&mock.url, opts)
@@ -248,7 +260,7 @@ async fn create_account_sends_create_transfer_add_key() {
         }
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let new_key = TxSigner::from_seed("lc.relayer.test.near", "lc")
         .unwrap()
         .public_key();
@@ -322,7 +334,7 @@ async fn a_lane_never_lowers_its_nonce() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     for _ in 0..4 {
         tx.send("x.test.near", vec![actions::transfer(1)])
             .await
@@ -366,6 +378,7 @@ async fn a_lane_hands_transactions_over_in_nonce_order_with_many_in_flight() {
     .await;
     let opts = TxOptions {
         accept_window: Duration::from_millis(30),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let tx = Arc::new(sender(&mock.url, opts));
@@ -407,7 +420,7 @@ async fn a_failed_record_submits_nothing() {
         m => panic!("nothing may be submitted, got {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let e = tx
         .send_recorded("x.test.near", vec![actions::transfer(1)], |_| async {
             Err("lease lost".to_string())
@@ -435,6 +448,7 @@ async fn send_until_included_returns_at_inclusion_and_the_outcome_later() {
     .await;
     let opts = TxOptions {
         status_poll: Duration::from_millis(20),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let tx = sender(&mock.url, opts);
@@ -469,7 +483,7 @@ async fn old_nodes_without_send_tx_wait_for_execution_instead() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     for _ in 0..2 {
         let (_, pending) = tx
             .send_until_included("lc.test.near", vec![actions::transfer(1)])
@@ -503,7 +517,7 @@ async fn an_immediate_rejection_is_an_error_not_a_pending_outcome() {
             "data": {"TxExecutionError": {"InvalidTxError": {"NotEnoughBalance": {}}}}})),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let e = tx
         .send_until_included("lc.test.near", vec![actions::transfer(1)])
         .await
@@ -512,5 +526,53 @@ async fn an_immediate_rejection_is_an_error_not_a_pending_outcome() {
     assert!(
         matches!(e, TxError::Invalid(ref m) if m.contains("NotEnoughBalance")),
         "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_acceptance_window_follows_the_endpoint_reply_time() {
+    let arrivals: Arc<StdMutex<Vec<u64>>> = Arc::default();
+    let a2 = arrivals.clone();
+    let mock = MockRpc::start(move |_, method, params| match method {
+        "query" => Reply::Result(json!({"nonce": 7, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "broadcast_tx_commit" => {
+            let st = decode(params[0].as_str().unwrap());
+            a2.lock().unwrap().push(st.transaction.nonce().nonce());
+            Reply::Delay(
+                Duration::from_millis(600),
+                Box::new(Reply::Result(fixture_result("tx-success.json"))),
+            )
+        }
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let tx = Arc::new(sender(&mock.url, TxOptions::default()));
+    // Before any reply the window is the maximum; a loopback node answers in about a
+    // millisecond, so after a few quick requests it is the minimum.
+    assert_eq!(tx.accept_window(), Duration::from_millis(300));
+    for _ in 0..4 {
+        tx.rpc().block(crate::rpc::BlockRef::Final).await.unwrap();
+    }
+    assert_eq!(tx.accept_window(), Duration::from_millis(20));
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            tx.send("x.test.near", vec![actions::transfer(1)])
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_success());
+    }
+    assert_eq!(*arrivals.lock().unwrap(), (8..=15).collect::<Vec<_>>());
+    // 8 executions of 600 ms overlap; a 300 ms window would take 2.1 s to hand them over.
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
     );
 }
