@@ -8,13 +8,27 @@
 # 3. The sandbox suite (the real contracts in a neard sandbox), when a sandbox binary is found:
 #    NEAR_SANDBOX_BIN_PATH, else $HOME/.xsc/bin/neard-sandbox, else one downloaded there by
 #    `fetch-sandbox` where there is internet. Without one it is reported as SKIPPED, never as passed.
-# 4. The two-chain suite again with an older node as chain B (the Calimero side, protocol 63),
-#    when one is found: XSC_NEARD_B, else $HOME/.xsc/bin/neard-sandbox-p63. Reported as SKIPPED
-#    otherwise.
+#    Then the connector's adversarial suite, the upgrade from the v0.1.0 wasm, and the bridge
+#    service's fault injection suite: the real `xsc relay` process behind RPC fault proxies
+#    (delays, dropped connections, 5xx, garbage, a lagging backend), killed at random points at
+#    least 10 times while 100 messages cross each way.
+# 4. The two-chain suite and the fault injection suite again with an older node as chain B (the
+#    Calimero side, protocol 63), when one is found: XSC_NEARD_B, else
+#    $HOME/.xsc/bin/neard-sandbox-p63. Reported as SKIPPED otherwise.
+# 5. PostgreSQL: a throw-away cluster (scripts/pg-harness.sh: Debian's postgresql package,
+#    initdb/pg_ctl on a temporary directory and a free loopback port, as the `postgres` user when
+#    run as root), the queue's store suite against it (the SQLite half runs in step 2), and with
+#    a sandbox binary the multi-instance suite (three `xsc relay` processes on one database).
+#    Without PostgreSQL these are reported as SKIPPED, never as passed. The cluster is stopped
+#    and removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# shellcheck source=scripts/pg-harness.sh
+source scripts/pg-harness.sh
+trap pg_harness_stop EXIT
 
 step "build contracts (scripts/build.sh)"
 bash scripts/build.sh
@@ -83,7 +97,15 @@ if bin="$(find_sandbox_bin)"; then
     echo "sandbox suite (upgrade from v0.1.0): RAN with $bin — FAILED"
     failed+=("sandbox suite (upgrade from v0.1.0)")
   fi
-  # The same suite with an older protocol as chain B (what a Calimero shard runs).
+  # The relayer under injected RPC faults and SIGKILLs (the `xsc relay` binary as a child).
+  step "sandbox suite with $bin: bridge service fault injection"
+  if env -u XSC_NEARD_B cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture; then
+    echo "sandbox suite (bridge service fault injection): RAN with $bin"
+  else
+    echo "sandbox suite (bridge service fault injection): RAN with $bin — FAILED"
+    failed+=("sandbox suite (bridge service fault injection)")
+  fi
+  # The same suites with an older protocol as chain B (what a Calimero shard runs).
   bin_b="${XSC_NEARD_B:-${HOME:-}/.xsc/bin/neard-sandbox-p63}"
   if [ -f "$bin_b" ]; then
     step "sandbox suite: two-chain end to end with chain B on $bin_b"
@@ -93,15 +115,71 @@ if bin="$(find_sandbox_bin)"; then
       echo "sandbox suite (two-chain, older chain B): RAN with $bin and $bin_b — FAILED"
       failed+=("sandbox suite (two-chain, older chain B)")
     fi
+    step "sandbox suite: bridge service fault injection with chain B on $bin_b"
+    if XSC_NEARD_B="$bin_b" cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture; then
+      echo "sandbox suite (bridge service fault injection, older chain B): RAN with $bin and $bin_b"
+    else
+      echo "sandbox suite (bridge service fault injection, older chain B): RAN with $bin and $bin_b — FAILED"
+      failed+=("sandbox suite (bridge service fault injection, older chain B)")
+    fi
   else
     echo "sandbox suite (two-chain, older chain B): SKIPPED — no older neard (set XSC_NEARD_B or put one at \$HOME/.xsc/bin/neard-sandbox-p63); not counted as passed"
+    echo "sandbox suite (bridge service fault injection, older chain B): SKIPPED — no older neard; not counted as passed"
   fi
 else
   line='##########################################################################################'
   echo "$line"
   echo "sandbox suite: SKIPPED — no neard sandbox binary (set NEAR_SANDBOX_BIN_PATH or put one at \$HOME/.xsc/bin/neard-sandbox)"
-  echo "  The sandbox integration tests did NOT run; they are not counted as passed:"
-  echo "  light client, two-chain end to end, adversarial, upgrade from v0.1.0 (all SKIPPED)."
+  echo "sandbox suite (adversarial): SKIPPED — no neard sandbox binary"
+  echo "sandbox suite (upgrade from v0.1.0): SKIPPED — no neard sandbox binary"
+  echo "sandbox suite (bridge service fault injection): SKIPPED — no neard sandbox binary"
+  echo "  The sandbox integration tests did NOT run; they are not counted as passed."
+  echo "$line"
+fi
+
+step "PostgreSQL: a throw-away cluster for the store suite and the multi-instance suite"
+line='##########################################################################################'
+if pg_harness_start; then
+  pg_ok=1
+  echo "$("$PG_HARNESS_BIN/postgres" --version) at $XSC_TEST_POSTGRES_URL"
+  step "store suite (postgres): the queue's backend-generic tests on PostgreSQL"
+  if cargo test -p xsc-bridge --lib queue::suite::postgres -- --ignored; then
+    echo "store suite (postgres): RAN"
+  else
+    echo "store suite (postgres): RAN — FAILED"
+    failed+=("store suite (postgres)")
+  fi
+else
+  pg_ok=0
+  echo "$line"
+  echo "store suite (postgres): SKIPPED — $PG_HARNESS_WHY"
+  echo "  The PostgreSQL store tests did NOT run; they are not counted as passed."
+  echo "  (Debian: apt-get install postgresql; .ci/run installs it where apt is available.)"
+  echo "$line"
+fi
+
+# Three `xsc relay` processes on one PostgreSQL queue, one killed mid-flight, on two sandboxes.
+if [ "$pg_ok" = 1 ] && bin="$(find_sandbox_bin)"; then
+  export NEAR_SANDBOX_BIN_PATH="$bin"
+  step "sandbox suite with $bin: multi-instance postgres (three xsc relay processes, one killed)"
+  # The binary of this tree, copied aside: the cargo target directory may be shared.
+  xsc_dir="$(mktemp -d "${TMPDIR:-/tmp}/xsc-bin.XXXXXX")"
+  if cargo build -p xsc-cli && cp "${CARGO_TARGET_DIR:-target}/debug/xsc" "$xsc_dir/xsc" \
+      && XSC_BIN="$xsc_dir/xsc" env -u XSC_NEARD_B cargo test -p xsc-devnet --test multi_instance -- --ignored --test-threads=1 --nocapture; then
+    echo "sandbox suite (multi-instance postgres): RAN with $bin"
+  else
+    echo "sandbox suite (multi-instance postgres): RAN with $bin — FAILED"
+    failed+=("sandbox suite (multi-instance postgres)")
+  fi
+  rm -rf "$xsc_dir"
+else
+  echo "$line"
+  if [ "$pg_ok" = 1 ]; then
+    echo "sandbox suite (multi-instance postgres): SKIPPED — no neard sandbox binary"
+  else
+    echo "sandbox suite (multi-instance postgres): SKIPPED — no PostgreSQL ($PG_HARNESS_WHY)"
+  fi
+  echo "  The multi-instance suite did NOT run; it is not counted as passed."
   echo "$line"
 fi
 

@@ -2,39 +2,57 @@
 //!
 //! One batch ([`Deliverer::run`] keeps up to `concurrency` deliveries in flight, claiming a new
 //! batch whenever some are free):
-//! 1. claim up to `batch` due events for the destination ([`MessageStore::claim_due`]);
+//! 1. claim up to `batch` due events for the destination under this instance's lease
+//!    ([`MessageStore::claim_due`]); the leases of the deliveries in flight are renewed while
+//!    they run;
 //! 2. make the destination light client take a block above the highest proof block among them
 //!    ([`LightClientRelay::proof_head_nowait`]): **one light client update serves the whole
 //!    batch** (and usually later ones: the head is reused until a message needs a newer block).
-//!    The deliveries do not wait for the update to execute: signed after it by the same key,
-//!    they are ordered after it on chain;
-//! 3. for each event, concurrently: `EXPERIMENTAL_light_client_proof` of its outcome against
-//!    that head, then the delivery: by default the destination light client's
-//!    `verify_and_forward(proof, head height, connector, borsh(kind))`, which calls the
-//!    connector's `on_proven_outcome` (one receipt fewer than the connector's own delivery
-//!    method of the kind with borsh `(proof, head height)`, Calimero's format, still available). The transaction's hash is recorded in the queue
-//!    ([`MessageStore::set_delivery_tx`]) before it is submitted;
+//!    The update is signed on the relay's own key and the deliveries wait only until it is
+//!    *included* in a block, not executed: transactions included later execute after it;
+//! 3. for each event, concurrently: a delivery transaction recorded by an earlier claim (a
+//!    crash, a lost answer) is looked up first and, if it executed, decides; else
+//!    `EXPERIMENTAL_light_client_proof` of its outcome against that head, then the delivery on
+//!    the delivery lane with the fewest transactions in flight ([`KeyPool`]): by default the
+//!    destination light client's `verify_and_forward(proof, head height, connector,
+//!    borsh(kind))`, which calls the connector's `on_proven_outcome` (one receipt fewer than
+//!    the connector's own delivery method of the kind with borsh `(proof, head height)`,
+//!    Calimero's format, still available). The transaction's hash is recorded in the queue
+//!    ([`MessageStore::set_delivery_tx`]) before it is submitted, under the claim: a claim that
+//!    was lost submits nothing;
 //! 4. the outcome decides ([`classify`]): the connector logged `delivered` or `message_refused`
 //!    (consumed; a refused message gets a failure response to its source) → delivered; it
-//!    refused because the message was already delivered (`ERR_ALREADY_DELIVERED`, as a panic of
-//!    the entry or a `delivery_rejected` event of the callback) → delivered; a retryable
-//!    reason (window, gas, RPC trouble, unconfirmed transaction) → pending again with
-//!    exponential backoff, failed after `max_attempts`; anything else → failed with its reason.
+//!    refused because the message was already delivered (`ERR_ALREADY_DELIVERED`, as a panic
+//!    of the entry or a `delivery_rejected` event of the callback) → delivered; a refusal that
+//!    is no verdict on the message ([`TEMPORARY`]: the light client's state, a pause, the
+//!    window) → retried, **not counted**; a refusal no retry fixes ([`PERMANENT`]) → failed at
+//!    once (dead letter); any other refusal → retried with backoff, counted, failed after
+//!    `max_attempts`. Everything that is not a refusal by the destination chain (RPC errors,
+//!    an update that failed, an unconfirmed or invalid transaction) is temporary: an outage
+//!    delays messages, it never fails them.
 
-use crate::events::{delivery_verdict, DeliveryLog, MessageKind, ALREADY_DELIVERED, RETRYABLE};
+use crate::events::{
+    delivery_verdict, parse_transport, DeliveryLog, MessageKind, ALREADY_DELIVERED, PERMANENT,
+    TEMPORARY,
+};
 use crate::indexer::event_target;
+use crate::keys::KeyPool;
 use crate::lightclient_relay::{ContractTarget, LightClientRelay, RpcSource};
 use crate::metrics::Metrics;
 use crate::queue::{
-    classify_failure, now_ms, DeliveryVerdict, MessageStore, QueueError, StoredEvent,
+    classify_failure, now_ms, ClaimToken, DeliveryVerdict, MessageStore, QueueError, RetryKind,
+    StoredEvent,
 };
-use crate::rpc::{RetryPolicy, RpcClient};
-use crate::tx::{actions, TxSender, MAX_GAS_300T};
+use crate::rpc::{FinalOutcome, RetryPolicy, RpcClient};
+use crate::tx::{actions, TxError, MAX_GAS_300T};
+use serde_json::json;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use xsc_core::client::Head;
+use xsc_core::CryptoHash;
 
 pub type Relay = LightClientRelay<RpcSource, ContractTarget>;
 
@@ -57,11 +75,19 @@ pub struct DeliveryConfig {
     /// request's storage, paid by the sender's fee; anything attached is refunded); a connector
     /// deployed before that change needed 0.1 NEAR.
     pub xcall_deposit: u128,
+    /// Refusals by the destination chain before an event is failed.
     pub max_attempts: u32,
+    /// Backoff after a refusal.
     pub retry: RetryPolicy,
+    /// Backoff after a temporary failure (unbounded in count).
+    pub temporary_retry: RetryPolicy,
     pub poll_interval: Duration,
     /// How long to wait for the source chain to finalise a block above a message.
     pub relay_timeout: Duration,
+    /// This instance: the owner of its claims.
+    pub owner: String,
+    /// How long a claim is held without renewal.
+    pub lease: Duration,
 }
 
 impl DeliveryConfig {
@@ -83,8 +109,17 @@ impl DeliveryConfig {
                 multiplier: 2.0,
                 jitter: 0.3,
             },
+            temporary_retry: RetryPolicy {
+                max_retries: u32::MAX,
+                initial_backoff: Duration::from_secs(1),
+                max_backoff: Duration::from_secs(30),
+                multiplier: 2.0,
+                jitter: 0.3,
+            },
             poll_interval: Duration::from_millis(500),
             relay_timeout: Duration::from_secs(60),
+            owner: "xsc-relayer".into(),
+            lease: Duration::from_secs(60),
         }
     }
 }
@@ -94,7 +129,10 @@ impl DeliveryConfig {
 pub struct DeliveryStats {
     pub delivered: AtomicU64,
     pub failed: AtomicU64,
+    /// Retries after a refusal (counted attempts).
     pub retried: AtomicU64,
+    /// Retries after a temporary failure.
+    pub temporary: AtomicU64,
     /// Gas burnt by delivery transactions (all their receipts).
     pub gas_burnt: AtomicU64,
     pub transactions: AtomicU64,
@@ -103,18 +141,26 @@ pub struct DeliveryStats {
 /// What to do with an event after a delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
+    /// Delivered (with the connector's refusal code when it consumed the message without
+    /// acting on it).
     Delivered(Option<String>),
+    /// Not a verdict on the message: retry, no attempt counted.
+    Temporary(String),
+    /// Refused; a retry may succeed: retry, one attempt counted.
     Retry(String),
+    /// Refused for good: dead letter.
     Failed(String),
 }
 
 /// Decide from a delivery transaction's final status text (`failure`) and logs.
 pub fn classify<'a>(failure: Option<&str>, logs: impl IntoIterator<Item = &'a str>) -> Decision {
-    let verdict_of = |reason: &str| match classify_failure(reason, ALREADY_DELIVERED, RETRYABLE) {
-        DeliveryVerdict::AlreadyDelivered => Decision::Delivered(None),
-        DeliveryVerdict::Retry => Decision::Retry(reason.to_string()),
-        DeliveryVerdict::Rejected => Decision::Failed(reason.to_string()),
-    };
+    let verdict_of =
+        |reason: &str| match classify_failure(reason, ALREADY_DELIVERED, TEMPORARY, PERMANENT) {
+            DeliveryVerdict::AlreadyDelivered => Decision::Delivered(None),
+            DeliveryVerdict::Temporary => Decision::Temporary(reason.to_string()),
+            DeliveryVerdict::Retry => Decision::Retry(reason.to_string()),
+            DeliveryVerdict::Rejected => Decision::Failed(reason.to_string()),
+        };
     if let Some(f) = failure {
         return verdict_of(f);
     }
@@ -125,17 +171,30 @@ pub fn classify<'a>(failure: Option<&str>, logs: impl IntoIterator<Item = &'a st
     }
 }
 
+/// The receipts of a delivery whose logs carry a transport event: the messages it sent back
+/// (a `cross_call`'s response, an xCall result), indexed on this chain later.
+pub fn response_outcomes(outcome: &FinalOutcome) -> Vec<CryptoHash> {
+    outcome
+        .receipts_outcome
+        .iter()
+        .filter(|o| o.outcome.logs.iter().any(|l| parse_transport(l).is_some()))
+        .map(|o| o.id)
+        .collect()
+}
+
 pub struct Deliverer {
     store: Arc<dyn MessageStore>,
     relay: Arc<Relay>,
     /// The source chain's RPC (proofs).
     source_rpc: RpcClient,
-    /// Signs on the destination chain (shared with the relay: one nonce sequence).
-    tx: Arc<TxSender>,
+    /// Signs on the destination chain: the delivery lanes.
+    keys: Arc<KeyPool>,
     cfg: DeliveryConfig,
     metrics: Option<Arc<Metrics>>,
     /// Woken by the indexer when it queued new events (else: `poll_interval`).
     wake: Arc<tokio::sync::Notify>,
+    /// Events claimed by this deliverer and not settled yet (their leases are renewed).
+    held: Mutex<HashSet<i64>>,
     pub stats: Arc<DeliveryStats>,
 }
 
@@ -145,22 +204,36 @@ pub enum DeliveryError {
     Store(#[from] QueueError),
 }
 
+/// Removes an event from the held set when its delivery ends, however it ends.
+struct Held<'a>(&'a Deliverer, i64);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.1);
+    }
+}
+
 impl Deliverer {
     pub fn new(
         store: Arc<dyn MessageStore>,
         relay: Arc<Relay>,
         source_rpc: RpcClient,
-        tx: Arc<TxSender>,
+        keys: Arc<KeyPool>,
         cfg: DeliveryConfig,
     ) -> Self {
         Deliverer {
             store,
             relay,
             source_rpc,
-            tx,
+            keys,
             cfg,
             metrics: None,
             wake: Arc::default(),
+            held: Mutex::default(),
             stats: Arc::default(),
         }
     }
@@ -179,6 +252,10 @@ impl Deliverer {
         &self.cfg
     }
 
+    fn labels(&self) -> [&str; 2] {
+        [self.cfg.source.as_str(), self.cfg.dest.as_str()]
+    }
+
     /// One step: claim a batch, deliver it, wait for every delivery; returns how many events
     /// were claimed. ([`Self::run`] does not wait: it keeps up to `concurrency` deliveries in
     /// flight across batches.)
@@ -189,14 +266,12 @@ impl Deliverer {
         while let Some(r) = set.join_next().await {
             Self::reaped(r)?;
         }
-        self.update_gauges();
         Ok(n)
     }
 
     /// Claim up to `max` due events, get a light client head above all of them (one update for
-    /// the batch, handed to the destination node without waiting for it to execute:
-    /// [`LightClientRelay::proof_head_nowait`]) and spawn their deliveries into `set`, each
-    /// holding one of `permits`. Returns how many were claimed.
+    /// the batch: [`LightClientRelay::proof_head_nowait`]) and spawn their deliveries into
+    /// `set`, each holding one of `permits`. Returns how many were claimed.
     async fn start_batch(
         self: &Arc<Self>,
         permits: &Arc<tokio::sync::Semaphore>,
@@ -205,11 +280,25 @@ impl Deliverer {
     ) -> Result<usize, DeliveryError> {
         let events = self
             .store
-            .claim_due(&self.cfg.dest, now_ms(), max.min(self.cfg.batch))?;
+            .claim_due(
+                &self.cfg.dest,
+                &self.cfg.owner,
+                max.min(self.cfg.batch),
+                self.cfg.lease,
+            )
+            .await?;
         if events.is_empty() {
             return Ok(0);
         }
         let n = events.len();
+        let events = self.defer_beyond_window(events).await?;
+        if events.is_empty() {
+            return Ok(n);
+        }
+        {
+            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            held.extend(events.iter().map(|e| e.id));
+        }
         let max_block = events.iter().map(|e| e.block_height).max().unwrap_or(0);
         let head = match self
             .relay
@@ -218,14 +307,16 @@ impl Deliverer {
         {
             Ok(h) => h,
             Err(e) => {
-                warn!(dest = %self.cfg.dest, error = %e, "light client update failed; retrying the batch");
+                warn!(dest = %self.cfg.dest, error = %e, "light client update failed; the batch waits");
                 for ev in &events {
-                    self.retry_or_fail(ev, &format!("light client update: {e}"))?;
+                    let _held = Held(self, ev.id);
+                    self.temporary(ev, &format!("light client update: {e}"))
+                        .await?;
                 }
                 return Ok(n);
             }
         };
-        info!(
+        debug!(
             source = %self.cfg.source, dest = %self.cfg.dest, events = n, max_block,
             head = head.height, "proof head ready; delivering"
         );
@@ -235,10 +326,85 @@ impl Deliverer {
             let permit = permits.clone().acquire_owned().await.expect("semaphore");
             set.spawn(async move {
                 let _p = permit;
+                let _held = Held(&this, ev.id);
                 this.deliver_one(ev, head).await
             });
         }
         Ok(n)
+    }
+
+    /// Keep back, without a transaction, the events the destination connector would refuse now
+    /// as too far ahead of its watermark (`nsn - next_in >= window`, `ERR_BEYOND_WINDOW`): with
+    /// several instances delivering at once, or older messages still held by a claim (an
+    /// instance that died keeps its claims until their lease expires), a message may be claimed
+    /// long before the connector can take it. They are due again shortly; nothing is sent, so no
+    /// gas is spent on a refusal. When the connector cannot be read, every event goes ahead (the
+    /// connector has the last word).
+    async fn defer_beyond_window(
+        &self,
+        events: Vec<StoredEvent>,
+    ) -> Result<Vec<StoredEvent>, DeliveryError> {
+        #[derive(serde::Deserialize)]
+        struct Channel {
+            #[serde(deserialize_with = "crate::rpc::types::lenient_int::u64_")]
+            next_in: u64,
+            window: u32,
+        }
+        if events.iter().all(|e| e.nsn.is_none()) {
+            return Ok(events);
+        }
+        let ch: Channel = match self.keys.lanes()[0]
+            .sender
+            .rpc()
+            .view_call_json(
+                &self.cfg.dest_connector,
+                "channel",
+                &json!({}),
+                crate::rpc::BlockRef::Optimistic,
+            )
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                debug!(dest = %self.cfg.dest, error = %e, "destination channel not read; not deferring");
+                return Ok(events);
+            }
+        };
+        let limit = ch.next_in.saturating_add(u64::from(ch.window.max(1)));
+        let (ready, later): (Vec<_>, Vec<_>) = events
+            .into_iter()
+            .partition(|e| e.nsn.is_none_or(|n| n < limit));
+        for e in &later {
+            let Some(claim) = e.claim() else { continue };
+            let reason = format!(
+                "deferred (not sent): nsn {} is {} or more ahead of the destination's watermark {} (ERR_BEYOND_WINDOW)",
+                e.nsn.unwrap_or(0),
+                ch.window,
+                ch.next_in
+            );
+            match self
+                .store
+                .mark_retry(
+                    &claim,
+                    RetryKind::Temporary,
+                    &reason,
+                    Duration::from_secs(1),
+                )
+                .await
+            {
+                Err(QueueError::LeaseLost { .. }) => {}
+                r => r?,
+            }
+        }
+        if !later.is_empty() {
+            debug!(dest = %self.cfg.dest, deferred = later.len(), next_in = ch.next_in, window = ch.window, "messages beyond the destination's window deferred");
+            if let Some(m) = &self.metrics {
+                m.delivery_deferred
+                    .with_label_values(&self.labels())
+                    .inc_by(later.len() as u64);
+            }
+        }
+        Ok(ready)
     }
 
     fn reaped(
@@ -253,19 +419,55 @@ impl Deliverer {
         }
     }
 
-    fn update_gauges(&self) {
-        if let Some(m) = &self.metrics {
-            if let Ok(c) = self.store.counts(Some(&self.cfg.dest)) {
-                m.set_queue_counts(&self.cfg.dest, &c);
+    /// The outcome of a delivery transaction an earlier claim recorded, if it executed.
+    async fn earlier_outcome(&self, tx_hash: &str) -> Option<FinalOutcome> {
+        let hash: CryptoHash = tx_hash.parse().ok()?;
+        let mut accounts: Vec<String> = self
+            .keys
+            .lanes()
+            .iter()
+            .map(|l| l.sender.signer().account_id().to_string())
+            .collect();
+        accounts.dedup();
+        for account in accounts {
+            match self.keys.lanes()[0]
+                .sender
+                .rpc()
+                .tx_status(&hash, &account)
+                .await
+            {
+                Ok(o) if o.is_done() => return Some(o),
+                Ok(_) => {}
+                Err(e) => {
+                    debug!(tx = tx_hash, error = %e, "earlier delivery transaction not found")
+                }
             }
         }
+        None
     }
 
     async fn deliver_one(&self, ev: StoredEvent, head: Head) -> Result<(), DeliveryError> {
-        let Some((kind, target)) = event_target(&ev.kind, &ev.payload) else {
-            self.store
-                .mark_failed(ev.id, "unknown kind or payload (not a connector message)")?;
+        let Some(claim) = ev.claim() else {
             return Ok(());
+        };
+        // A transaction of an earlier claim (killed, or its answer lost) may have executed.
+        if let Some(tx) = &ev.delivery_tx {
+            if let Some(out) = self.earlier_outcome(tx).await {
+                let failure = out.failure().map(|f| f.message.clone());
+                if let Decision::Delivered(refused) = classify(failure.as_deref(), out.logs()) {
+                    info!(dest = %self.cfg.dest, id = ev.id, tx, "an earlier delivery transaction executed");
+                    return self.delivered(&ev, &out, refused, &head, "earlier").await;
+                }
+            }
+        }
+        let Some((kind, target)) = event_target(&ev.kind, &ev.payload) else {
+            return self
+                .fail(
+                    &ev,
+                    &claim,
+                    "unknown kind or payload (not a connector message)",
+                )
+                .await;
         };
         let proof = match self
             .source_rpc
@@ -273,7 +475,7 @@ impl Deliverer {
             .await
         {
             Ok(p) => p,
-            Err(e) => return self.retry_or_fail(&ev, &format!("proof: {e}")),
+            Err(e) => return self.temporary(&ev, &format!("proof: {e}")).await,
         };
         let (receiver, method, args) = match &self.cfg.via_light_client {
             Some(lc) => (
@@ -298,86 +500,221 @@ impl Deliverer {
         } else {
             0
         };
+        let Some(lane) = self.keys.delivery_lane(receiver, method, deposit > 0) else {
+            return self
+                .temporary(
+                    &ev,
+                    &format!(
+                        "no key of the relayer on {} may call {receiver}.{method}{}",
+                        self.cfg.dest,
+                        if deposit > 0 { " with a deposit" } else { "" }
+                    ),
+                )
+                .await;
+        };
         let store = self.store.clone();
-        let id = ev.id;
-        let mut record_err = None;
-        let sent = self
-            .tx
-            .send_with(
+        let sent = lane
+            .send_recorded(
                 receiver,
                 vec![actions::function_call(method, args, self.cfg.gas, deposit)],
                 |h| {
-                    if let Err(e) = store.set_delivery_tx(id, &h.to_string()) {
-                        record_err = Some(e);
+                    let (store, claim) = (store.clone(), claim.clone());
+                    async move {
+                        store
+                            .set_delivery_tx(&claim, &h.to_string())
+                            .await
+                            .map_err(|e| e.to_string())
                     }
                 },
             )
             .await;
-        if let Some(e) = record_err {
-            return Err(e.into());
-        }
         let outcome = match sent {
             Ok(o) => o,
-            Err(e) => return self.retry_or_fail(&ev, &format!("transaction: {e}")),
+            Err(TxError::NotRecorded(e)) => {
+                // The claim was lost (another instance holds the event now) or the queue
+                // failed: nothing was submitted.
+                warn!(dest = %self.cfg.dest, id = ev.id, error = %e, "delivery not submitted");
+                return Ok(());
+            }
+            Err(e) => return self.temporary(&ev, &format!("transaction: {e}")).await,
         };
         self.stats.transactions.fetch_add(1, Ordering::Relaxed);
         self.stats
             .gas_burnt
             .fetch_add(outcome.total_gas_burnt(), Ordering::Relaxed);
-        let tx_hash = outcome.tx_hash().map(|h| h.to_string());
         let failure = outcome.failure().map(|f| f.message.clone());
         match classify(failure.as_deref(), outcome.logs()) {
             Decision::Delivered(refused) => {
-                self.store.mark_delivered(ev.id, tx_hash.as_deref())?;
-                self.stats.delivered.fetch_add(1, Ordering::Relaxed);
-                if let Some(m) = &self.metrics {
-                    m.events_delivered
-                        .with_label_values(&[self.cfg.source.as_str(), self.cfg.dest.as_str()])
-                        .inc();
-                }
-                info!(
-                    source = %self.cfg.source, dest = %self.cfg.dest, id = ev.id, kind = %ev.kind,
-                    nsn = ?ev.payload.get("nsn"), head = head.height, tx = ?tx_hash,
-                    refused = ?refused, already = failure.is_some(), "delivered"
-                );
-                Ok(())
+                self.delivered(&ev, &outcome, refused, &head, lane.label())
+                    .await
             }
-            Decision::Retry(reason) => self.retry_or_fail(&ev, &reason),
-            Decision::Failed(reason) => self.fail(&ev, &reason),
+            Decision::Temporary(reason) => self.temporary(&ev, &reason).await,
+            Decision::Retry(reason) => self.refused(&ev, &claim, &reason).await,
+            Decision::Failed(reason) => self.fail(&ev, &claim, &reason).await,
         }
     }
 
-    fn fail(&self, ev: &StoredEvent, reason: &str) -> Result<(), DeliveryError> {
-        warn!(dest = %self.cfg.dest, id = ev.id, kind = %ev.kind, reason, "delivery failed for good");
-        self.store.mark_failed(ev.id, reason)?;
+    async fn delivered(
+        &self,
+        ev: &StoredEvent,
+        outcome: &FinalOutcome,
+        refused: Option<String>,
+        head: &Head,
+        lane: &str,
+    ) -> Result<(), DeliveryError> {
+        let tx_hash = outcome.tx_hash().map(|h| h.to_string());
+        let failure = outcome.failure().map(|f| f.message.clone());
+        let info = json!({
+            "tx": tx_hash,
+            "block": outcome.transaction_outcome.as_ref().and_then(|o| o.block_hash).map(|h| h.to_string()),
+            "signer": outcome.transaction.as_ref().and_then(|t| t.signer_id.clone()),
+            "lane": lane,
+            "head": head.height,
+            "refused": refused,
+            "already_delivered": failure.is_some() || outcome.logs().any(|l| l.contains("ERR_ALREADY_DELIVERED")),
+            "responses": response_outcomes(outcome).iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+        });
+        match self
+            .store
+            .mark_delivered(ev.id, tx_hash.as_deref(), Some(&info))
+            .await
+        {
+            Ok(()) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = &self.metrics {
+            m.events_delivered.with_label_values(&self.labels()).inc();
+            let since = ev.source_time.unwrap_or(ev.created_at);
+            let secs = (now_ms() - since).max(0) as f64 / 1000.0;
+            m.delivery_latency
+                .with_label_values(&self.labels())
+                .observe(secs);
+        }
+        info!(
+            source = %self.cfg.source, dest = %self.cfg.dest, id = ev.id, kind = %ev.kind,
+            nsn = ?ev.nsn, head = head.height, tx = ?tx_hash, refused = ?refused,
+            already = failure.is_some(), "delivered"
+        );
+        Ok(())
+    }
+
+    async fn fail(
+        &self,
+        ev: &StoredEvent,
+        claim: &ClaimToken,
+        reason: &str,
+    ) -> Result<(), DeliveryError> {
+        warn!(dest = %self.cfg.dest, id = ev.id, kind = %ev.kind, reason, "delivery refused for good: dead letter (xsc retry <id> to try again)");
+        match self.store.mark_failed(claim, reason).await {
+            Err(QueueError::LeaseLost { .. }) => return Ok(()),
+            r => r?,
+        }
         self.stats.failed.fetch_add(1, Ordering::Relaxed);
         if let Some(m) = &self.metrics {
-            m.events_failed
-                .with_label_values(&[self.cfg.source.as_str(), self.cfg.dest.as_str()])
-                .inc();
+            m.events_failed.with_label_values(&self.labels()).inc();
         }
         Ok(())
     }
 
-    fn retry_or_fail(&self, ev: &StoredEvent, reason: &str) -> Result<(), DeliveryError> {
-        if ev.attempts >= self.cfg.max_attempts {
-            return self.fail(ev, &format!("{reason} (after {} attempts)", ev.attempts));
+    /// A refusal by the destination chain: counted; failed after `max_attempts`.
+    async fn refused(
+        &self,
+        ev: &StoredEvent,
+        claim: &ClaimToken,
+        reason: &str,
+    ) -> Result<(), DeliveryError> {
+        if let Some(m) = &self.metrics {
+            m.delivery_refusals.with_label_values(&self.labels()).inc();
         }
-        let delay = self.cfg.retry.delay(ev.attempts.saturating_sub(1));
-        warn!(dest = %self.cfg.dest, id = ev.id, kind = %ev.kind, attempts = ev.attempts, ?delay, reason, "delivery will be retried");
+        let attempts = ev.attempts + 1;
+        if attempts >= self.cfg.max_attempts {
+            return self
+                .fail(ev, claim, &format!("{reason} (refused {attempts} times)"))
+                .await;
+        }
+        let delay = self.cfg.retry.delay(ev.attempts);
+        warn!(dest = %self.cfg.dest, id = ev.id, kind = %ev.kind, attempts, ?delay, reason, "delivery refused; will retry");
         self.stats.retried.fetch_add(1, Ordering::Relaxed);
-        self.store
-            .mark_retry(ev.id, reason, now_ms() + delay.as_millis() as i64)?;
-        Ok(())
+        match self
+            .store
+            .mark_retry(claim, RetryKind::Refused, reason, delay)
+            .await
+        {
+            Err(QueueError::LeaseLost { .. }) => Ok(()),
+            r => Ok(r?),
+        }
+    }
+
+    /// Not a verdict on the message: retried with backoff, without limit, not counted.
+    async fn temporary(&self, ev: &StoredEvent, reason: &str) -> Result<(), DeliveryError> {
+        let Some(claim) = ev.claim() else {
+            return Ok(());
+        };
+        if let Some(m) = &self.metrics {
+            m.delivery_temporary_failures
+                .with_label_values(&self.labels())
+                .inc();
+        }
+        let delay = self.cfg.temporary_retry.delay(ev.temp_failures.min(16));
+        warn!(dest = %self.cfg.dest, id = ev.id, kind = %ev.kind, temp_failures = ev.temp_failures + 1, ?delay, reason, "delivery delayed (temporary)");
+        self.stats.temporary.fetch_add(1, Ordering::Relaxed);
+        match self
+            .store
+            .mark_retry(&claim, RetryKind::Temporary, reason, delay)
+            .await
+        {
+            Err(QueueError::LeaseLost { .. }) => Ok(()),
+            r => Ok(r?),
+        }
+    }
+
+    /// Renew the leases of the deliveries in flight.
+    async fn renew_leases(&self) {
+        let ids: Vec<i64> = self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        match self
+            .store
+            .extend_leases(&self.cfg.owner, &ids, self.cfg.lease)
+            .await
+        {
+            Ok(n) if n < ids.len() => {
+                warn!(dest = %self.cfg.dest, held = ids.len(), renewed = n, "some claims were lost (settled or taken over)")
+            }
+            Ok(_) => {}
+            Err(e) => warn!(dest = %self.cfg.dest, error = %e, "lease renewal failed"),
+        }
     }
 
     /// Deliver until `shutdown` turns true, with up to `concurrency` deliveries in flight: a new
     /// batch is claimed whenever deliveries are free, without waiting for earlier batches to
     /// finish. On shutdown the deliveries in flight finish first (their transactions are
-    /// recorded; a kill instead of a shutdown is covered by `recover_in_flight`).
+    /// recorded; a kill instead is covered by the leases).
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let permits = Arc::new(tokio::sync::Semaphore::new(self.cfg.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
+        // Leases are renewed on their own clock, however busy the claiming loop is.
+        let renewer = {
+            let this = self.clone();
+            let mut stop = shutdown.clone();
+            tokio::spawn(async move {
+                let every = (this.cfg.lease / 3).max(Duration::from_secs(1));
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => this.renew_leases().await,
+                        _ = stop.changed() => return,
+                    }
+                }
+            })
+        };
         loop {
             if *shutdown.borrow() {
                 break;
@@ -395,11 +732,11 @@ impl Deliverer {
                     Ok(n) => n,
                     Err(e) => {
                         warn!(dest = %self.cfg.dest, error = %e, "delivery step failed");
+                        tokio::time::sleep(self.cfg.poll_interval).await;
                         0
                     }
                 }
             };
-            self.update_gauges();
             if claimed > 0 {
                 continue;
             }
@@ -419,6 +756,7 @@ impl Deliverer {
                 warn!(dest = %self.cfg.dest, error = %e, "delivery failed to record");
             }
         }
+        renewer.abort();
     }
 }
 
@@ -437,16 +775,39 @@ mod tests {
             ),
             Decision::Delivered(None)
         );
-        assert!(matches!(
-            classify(Some("Smart contract panicked: ERR_BEYOND_WINDOW: x"), []),
-            Decision::Retry(_)
-        ));
+        // Not a verdict on the message: temporary, never counted.
+        for temporary in [
+            "Smart contract panicked: ERR_BEYOND_WINDOW: x",
+            "Smart contract panicked: ERR_UNKNOWN_ROOT: no trusted block",
+            "Smart contract panicked: ERR_OUTCOME_ROOT_MISMATCH",
+            "Smart contract panicked: Pausable: Method is paused",
+            r#"{"InvalidTxError":{"NotEnoughBalance":{}}}"#,
+        ] {
+            assert!(
+                matches!(classify(Some(temporary), []), Decision::Temporary(_)),
+                "{temporary}"
+            );
+        }
         assert!(matches!(
             classify(Some("Smart contract panicked: ERR_WRONG_EXECUTOR: x"), []),
             Decision::Failed(_)
         ));
+        // Unknown refusals are counted attempts, not dead letters at once.
+        assert!(matches!(
+            classify(Some("Exceeded the prepaid gas."), []),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            classify(
+                Some("Smart contract panicked: ERR_NOT_ENOUGH_GAS: attach more"),
+                []
+            ),
+            Decision::Retry(_)
+        ));
         let rejected = r#"EVENT_JSON:{"standard":"xsc_connector","version":"1.0.0","event":"delivery_rejected","data":{"kind":"cross_call","nsn":null,"code":"ERR_ALREADY_DELIVERED","refunded":"0"}}"#;
         assert_eq!(classify(None, [rejected]), Decision::Delivered(None));
+        let paused = r#"EVENT_JSON:{"standard":"xsc_connector","version":"1.0.0","event":"delivery_rejected","data":{"kind":"cross_call","nsn":"4","code":"ERR_PAUSED","refunded":"0"}}"#;
+        assert!(matches!(classify(None, [paused]), Decision::Temporary(_)));
         let refused = r#"EVENT_JSON:{"standard":"xsc_connector","version":"1.0.0","event":"message_refused","data":{"kind":"xcall_message","nsn":"1","target":"x","code":"ERR_EXPIRED"}}"#;
         assert_eq!(
             classify(None, [refused]),

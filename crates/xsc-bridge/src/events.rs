@@ -88,20 +88,19 @@ pub fn delivery_verdict<'a>(logs: impl IntoIterator<Item = &'a str>) -> Option<D
 /// Connector codes meaning the message was already delivered.
 pub const ALREADY_DELIVERED: &[&str] = &["ERR_ALREADY_DELIVERED"];
 
-/// Connector codes (and node errors) after which a later attempt can succeed.
-pub const RETRYABLE: &[&str] = &[
+/// Refusals that are no verdict on the message itself: the light client's state (a proof
+/// against a block it does not hold yet or any more — a light client update that failed —, or a
+/// bad proof from a lying RPC node), a pause, a message ahead of the window, the relayer's
+/// balance. Retried without limit and never counted as attempts: they end when the cause does.
+pub const TEMPORARY: &[&str] = &[
     // A message before it must be delivered first.
     "ERR_BEYOND_WINDOW",
-    "ERR_NOT_ENOUGH_GAS",
-    "ERR_INSUFFICIENT_DEPOSIT",
     // The connector cannot stake the request's storage now (its owner tops it up).
     "ERR_CONNECTOR_BALANCE",
     "ERR_LOCKER_NOT_SET",
-    // The light client may have moved (a proof against a block it no longer stores), or not
-    // yet executed the update the delivery was signed after. Through the connector's own
-    // methods every verification failure reads ERR_PROOF_REJECTED; through the light client's
-    // `verify_and_forward` (the fast path) it is the light client's own code. Either way the
-    // next attempt fetches a fresh proof.
+    // Through the connector's own methods every verification failure reads
+    // ERR_PROOF_REJECTED; through the light client's `verify_and_forward` (the fast path) it is
+    // the light client's own code. Either way the next attempt fetches a fresh proof.
     "ERR_PROOF_REJECTED",
     "ERR_UNKNOWN_ROOT",
     "ERR_BLOCK_ROOT_MISMATCH",
@@ -109,12 +108,26 @@ pub const RETRYABLE: &[&str] = &[
     "ERR_OUTCOME_ROOT_MISMATCH",
     "ERR_PROOF_BLOCK_TOO_NEW",
     "ERR_PROOF_HEIGHT_MISMATCH",
+    "ERR_PROOF_PATH_TOO_LONG",
     "ERR_PAUSED",
     // Paused by the admin (near-plugins' message).
     "Pausable: Method is paused",
     "is paused",
+    // The relayer's account: an operator tops it up.
     "NotEnoughBalance",
     "LackBalanceForState",
+    "NotEnoughAllowance",
+];
+
+/// Refusals no retry can fix (the outcome is not a message for this connector): the message
+/// goes to the dead letters at once (`xsc retry <id>` puts it back). Any code in neither list
+/// is a counted attempt.
+pub const PERMANENT: &[&str] = &[
+    "ERR_WRONG_EXECUTOR",
+    "ERR_OUTCOME_NOT_SUCCESS",
+    "ERR_NO_MESSAGE",
+    "ERR_INVALID_KIND",
+    "ERR_FORWARD_MSG_TOO_LONG",
 ];
 
 #[cfg(test)]

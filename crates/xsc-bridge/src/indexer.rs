@@ -1,8 +1,8 @@
-//! Source chain → durable queue.
+//! Source chain → durable queue, without ever skipping a block.
 //!
-//! From the persisted cursor ([`MessageStore::cursor`]) the indexer walks the source chain's
-//! **final** blocks over RPC (no external indexer): for each height it reads the block
-//! ([`RpcClient::block_if_exists`]; skipped heights answer `None`), each new chunk, and picks
+//! From the persisted [`Cursor`] (a height and the hash of the last block read) the indexer
+//! walks the source chain's **final** blocks over RPC (no external indexer). For each new
+//! chunk it picks
 //! - the receipts addressed to the connector ([`crate::rpc::ChunkView::function_call_receipts_to`]);
 //! - transactions to the connector whose signer is the connector itself: their receipt is
 //!   executed locally and never appears among chunk receipts, so it is taken from the
@@ -12,22 +12,54 @@
 //! the current final block: the same call the deliverer makes later, so an outcome that indexes
 //! is one that proves. Every transport event of the connector ([`crate::events`]) addressed to
 //! the destination connector becomes a [`NewEvent`] keyed by `(source chain, outcome id, log
-//! index)`, and the events found up to a height are written together with the new cursor in
-//! one transaction ([`MessageStore::record_indexed`]).
+//! index)`, and the events found up to a block are written together with the new cursor in one
+//! transaction ([`MessageStore::record_indexed`]).
+//!
+//! # Chained: a height is skipped only when the chain proves it
+//!
+//! Consecutive blocks read are chained by hash: the next block found must name the cursor's
+//! block as its `prev_hash` (and, when the node reports it, its height as `prev_height`). A
+//! height the node answers `UNKNOWN_BLOCK` for is *not* taken as "no block": the indexer looks
+//! further up, and only a block whose `prev_hash` is the cursor's proves that the heights in
+//! between were skipped. A node that lags behind, forgot old blocks, or lies about a block
+//! breaks that link: the step fails with [`IndexError::ChainLink`] (a loud error and the
+//! `xsc_indexer_stalled` gauge), the cursor does not move, and the step is tried again (on the
+//! next RPC endpoint, the archival one when the regular ones lack the block) until the chain
+//! links up. An outage delays indexing; it never skips a message.
+//!
+//! **Where it starts.** With no cursor: at `start_height` (configured; `xsc deploy` records the
+//! deployment height), else at the current final height. The anchor is the parent of the first
+//! block at or above the start, found by walking `prev_hash` links, so even the first block
+//! read is chained. A cursor written before hashes were kept is anchored the same way.
+//!
+//! # Compared with the connectors
+//!
+//! [`Indexer::audit`] compares the source connector's next sequence number (`channel().next_out`
+//! at the cursor's block) with the destination connector's watermark (`next_in`) and the queue:
+//! every message below `next_out` must be delivered or queued. A missing one is located by
+//! binary search over the source's history (the height at which `next_out` passed it) and that
+//! block is indexed again. A message can therefore never be left behind unnoticed.
+//!
+//! **One writer.** With several instances on one queue, the indexer of a chain runs only in the
+//! instance holding the `indexer:<chain>` lease ([`Indexer::with_lease`]); its cursor writes are
+//! fenced by that lease ([`MessageStore::record_indexed_fenced`]), so a holder that stalled past
+//! its lease cannot move the cursor after another instance took over.
 //!
 //! Idempotent: a crash between reading and recording re-reads the same heights after restart;
 //! the keys make re-inserting harmless. Only heights at least [`IndexerConfig::margin`] below
 //! the final height are read, so the outcome's proof block (the next block with a chunk) is
 //! below the final head the proof is asked against.
 
+use crate::coordination::RoleLease;
 use crate::events::{parse_transport, MessageKind};
 use crate::metrics::Metrics;
-use crate::queue::{EventKey, MessageStore, NewEvent, QueueError};
-use crate::rpc::{BlockRef, ProofTarget, RpcClient, RpcError};
+use crate::queue::{Cursor, EventKey, MessageStore, NewEvent, QueueError};
+use crate::rpc::{BlockRef, BlockView, ProofTarget, RpcClient, RpcError};
+use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
-use tracing::{debug, info, warn};
+use std::time::{Duration, Instant};
+use tracing::{debug, error, info, warn};
 use xsc_core::{CryptoHash, ExecutionStatusView, LightClientExecutionProof};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +68,47 @@ pub enum IndexError {
     Rpc(#[from] RpcError),
     #[error(transparent)]
     Store(#[from] QueueError),
+    /// The chain does not link up: the block found does not name the last block read as its
+    /// parent. A lagging or lying node; nothing is skipped, the step is retried.
+    #[error("chain link broken at height {height}: block {hash} names parent {found_prev} (height {found_prev_height:?}), the last block read is {expected_prev} at height {expected_height}")]
+    ChainLink {
+        height: u64,
+        hash: CryptoHash,
+        found_prev: CryptoHash,
+        found_prev_height: Option<u64>,
+        expected_prev: CryptoHash,
+        expected_height: u64,
+    },
+    /// Every height above the cursor up to the final head was answered `UNKNOWN_BLOCK`.
+    #[error("no block found at heights {from}..={to} although they are below the final head {final_height}: the node lacks them")]
+    NoBlocks {
+        from: u64,
+        to: u64,
+        final_height: u64,
+    },
+    #[error("{0}")]
+    Audit(String),
+}
+
+impl IndexError {
+    /// A label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IndexError::Rpc(_) => "rpc",
+            IndexError::Store(_) => "store",
+            IndexError::ChainLink { .. } => "chain_link",
+            IndexError::NoBlocks { .. } => "no_blocks",
+            IndexError::Audit(_) => "audit",
+        }
+    }
+
+    /// Whether the chain's integrity is in question (not an outage): stalls the direction.
+    pub fn is_integrity(&self) -> bool {
+        matches!(
+            self,
+            IndexError::ChainLink { .. } | IndexError::NoBlocks { .. }
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -48,13 +121,18 @@ pub struct IndexerConfig {
     pub connector: String,
     /// The connector on the destination chain (the `dst` of the messages relayed).
     pub dest_connector: String,
-    /// Heights read per step (one queue transaction).
+    /// Blocks read per step (one queue transaction).
     pub batch: u64,
     /// Stay this many blocks below the final height.
     pub margin: u64,
     /// First height to index when no cursor exists; `None`: start at the current final height.
     pub start_height: Option<u64>,
+    /// Heights answered `UNKNOWN_BLOCK` looked past in one step before giving up on it.
+    pub max_unknown: u64,
     pub poll_interval: Duration,
+    /// How far back [`Indexer::audit`] looks for a missing message when `start_height` is not
+    /// set.
+    pub audit_span: u64,
 }
 
 impl IndexerConfig {
@@ -67,7 +145,9 @@ impl IndexerConfig {
             batch: 20,
             margin: 2,
             start_height: None,
+            max_unknown: 64,
             poll_interval: Duration::from_millis(500),
+            audit_span: 200_000,
         }
     }
 }
@@ -79,6 +159,8 @@ pub struct Indexer {
     metrics: Option<Arc<Metrics>>,
     /// Signalled after a step that queued new events (wakes the deliverer at once).
     wake: Option<Arc<tokio::sync::Notify>>,
+    /// Several instances on one queue: index only while holding this lease; fence the writes.
+    lease: Option<Arc<RoleLease>>,
 }
 
 /// What one step did.
@@ -89,6 +171,34 @@ pub struct IndexStep {
     pub new_events: usize,
 }
 
+/// `channel()` of the connector (the fields the audit uses).
+#[derive(Debug, Clone, Deserialize)]
+struct ChannelView {
+    #[serde(default)]
+    locker: Option<String>,
+    #[serde(deserialize_with = "crate::rpc::types::lenient_int::u64_")]
+    next_out: u64,
+    #[serde(deserialize_with = "crate::rpc::types::lenient_int::u64_")]
+    next_in: u64,
+}
+
+/// What [`Indexer::audit`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditReport {
+    /// The source connector's next sequence number at the cursor's block.
+    pub next_out: u64,
+    /// The destination connector's watermark.
+    pub next_in: u64,
+    /// Sequence numbers neither delivered nor queued.
+    pub missing: Vec<u64>,
+    /// Of those, found again by re-indexing.
+    pub repaired: Vec<u64>,
+}
+
+fn timestamp_ms(b: &BlockView) -> Option<i64> {
+    b.header.timestamp_ns().map(|ns| (ns / 1_000_000) as i64)
+}
+
 impl Indexer {
     pub fn new(rpc: RpcClient, store: Arc<dyn MessageStore>, cfg: IndexerConfig) -> Self {
         Indexer {
@@ -97,7 +207,35 @@ impl Indexer {
             cfg,
             metrics: None,
             wake: None,
+            lease: None,
         }
+    }
+
+    /// Index only while holding `lease` (kept by its own task), every cursor write fenced by it.
+    pub fn with_lease(mut self, lease: Arc<RoleLease>) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Whether this instance is the indexer of its chain now.
+    fn active(&self) -> bool {
+        self.lease.as_ref().is_none_or(|l| l.held())
+    }
+
+    /// Insert `events` and move the cursor, fenced by the lease when there is one.
+    async fn write(&self, cursor: Cursor, events: &[NewEvent]) -> Result<usize, IndexError> {
+        Ok(match &self.lease {
+            Some(l) => {
+                self.store
+                    .record_indexed_fenced(&l.fence(), &self.cfg.source, cursor, events)
+                    .await?
+            }
+            None => {
+                self.store
+                    .record_indexed(&self.cfg.source, cursor, events)
+                    .await?
+            }
+        })
     }
 
     pub fn with_metrics(mut self, m: Arc<Metrics>) -> Self {
@@ -115,50 +253,169 @@ impl Indexer {
         &self.cfg
     }
 
-    /// Index the next batch of final heights. `None` when there is nothing new.
+    /// The block just below the first existing block at or above `start`, found by walking
+    /// parent links (a block at or above `start` that the nodes did not report is found on the
+    /// way and read later). `top` bounds the search upwards.
+    async fn anchor(&self, start: u64, top: u64) -> Result<Option<Cursor>, IndexError> {
+        let mut h = start;
+        let first = loop {
+            if h > top {
+                return Ok(None);
+            }
+            if let Some(b) = self.rpc.block_if_exists(h).await? {
+                break b;
+            }
+            h += 1;
+        };
+        let mut b = first;
+        for _ in 0..10_000 {
+            if b.header.height < start {
+                return Ok(Some(Cursor {
+                    height: b.header.height,
+                    hash: Some(b.header.hash),
+                }));
+            }
+            if b.header.prev_hash == CryptoHash::zero() {
+                // Genesis: nothing before it.
+                return Ok(Some(Cursor {
+                    height: b.header.height.saturating_sub(1),
+                    hash: Some(CryptoHash::zero()),
+                }));
+            }
+            b = self.rpc.block(BlockRef::Hash(b.header.prev_hash)).await?;
+        }
+        Err(IndexError::Audit(format!(
+            "no block below {start} within 10000 parent links"
+        )))
+    }
+
+    /// The cursor to continue from, anchored when needed (first run, or a cursor without a
+    /// hash), and persisted. `None` while no block at or above the start exists yet.
+    async fn current_cursor(&self, top: u64) -> Result<Option<Cursor>, IndexError> {
+        match self.store.cursor(&self.cfg.source).await? {
+            Some(c @ Cursor { hash: Some(_), .. }) => Ok(Some(c)),
+            Some(Cursor { height, hash: None }) => {
+                // Written before hashes were kept: everything up to `height` was read.
+                let Some(c) = self.anchor(height + 1, top).await? else {
+                    return Ok(None);
+                };
+                info!(source = %self.cfg.source, height, anchor = c.height, "cursor anchored by hash");
+                self.write(c, &[]).await?;
+                Ok(Some(c))
+            }
+            None => {
+                let start = self.cfg.start_height.unwrap_or(top).min(top);
+                let Some(c) = self.anchor(start, top).await? else {
+                    return Ok(None);
+                };
+                info!(source = %self.cfg.source, start, anchor = c.height, "indexer starts");
+                self.write(c, &[]).await?;
+                Ok(Some(c))
+            }
+        }
+    }
+
+    fn set_stalled(&self, stalled: bool) {
+        if let Some(m) = &self.metrics {
+            m.indexer_stalled
+                .with_label_values(&[self.cfg.source.as_str()])
+                .set(stalled as i64);
+        }
+    }
+
+    /// Index the next batch of final blocks. `None` when there is nothing new.
     pub async fn index_once(&self) -> Result<Option<IndexStep>, IndexError> {
         let fin = self.rpc.block(BlockRef::Final).await?;
         let final_height = fin.header.height;
         let top = final_height.saturating_sub(self.cfg.margin);
-        let cursor = match self.store.cursor(&self.cfg.source)? {
-            Some(c) => c,
-            None => {
-                let start = self.cfg.start_height.unwrap_or(top).min(top);
-                let c = start.saturating_sub(1);
-                self.store.set_cursor(&self.cfg.source, c)?;
-                info!(source = %self.cfg.source, start, "indexer starts");
-                c
-            }
+        let Some(cursor) = self.current_cursor(top).await? else {
+            return Ok(None);
+        };
+        let Some(mut last_hash) = cursor.hash else {
+            return Ok(None);
         };
         if let Some(m) = &self.metrics {
             m.relay_lag_blocks
                 .with_label_values(&[self.cfg.source.as_str()])
-                .set(final_height.saturating_sub(cursor) as i64);
+                .set(final_height.saturating_sub(cursor.height) as i64);
         }
-        if cursor >= top {
+        if cursor.height >= top {
             return Ok(None);
         }
-        let from = cursor + 1;
-        let to = top.min(cursor + self.cfg.batch);
+        let from = cursor.height + 1;
+        let mut last_height = cursor.height;
         let mut events = Vec::new();
-        for h in from..=to {
-            self.index_height(h, &fin.header.hash, &mut events).await?;
-        }
-        let new_events = self.store.record_indexed(&self.cfg.source, to, &events)?;
-        if let Some(m) = &self.metrics {
-            m.events_seen
-                .with_label_values(&[self.cfg.source.as_str(), self.cfg.dest.as_str()])
-                .inc_by(new_events as u64);
-        }
-        if new_events > 0 {
-            let proof_blocks: Vec<u64> = events.iter().map(|e| e.block_height).collect();
-            info!(source = %self.cfg.source, from, to, final_height, new_events, ?proof_blocks, "indexed connector events");
-            if let Some(w) = &self.wake {
-                w.notify_one();
+        let (mut read, mut unknown) = (0u64, 0u64);
+        let mut h = from;
+        while h <= top && read < self.cfg.batch {
+            // An RPC error mid-batch keeps what was read and linked so far.
+            let keep = |e: IndexError| async {
+                if last_height > cursor.height {
+                    self.record(cursor.height, last_height, last_hash, &events)
+                        .await?;
+                }
+                Err::<(), _>(e)
+            };
+            let found = match self.rpc.block_if_exists(h).await {
+                Ok(b) => b,
+                Err(e) => return keep(e.into()).await.map(|_| None),
+            };
+            let Some(block) = found else {
+                // Not "no block": only the next block's parent link can prove that.
+                unknown += 1;
+                if unknown > self.cfg.max_unknown {
+                    break;
+                }
+                h += 1;
+                continue;
+            };
+            let hd = &block.header;
+            let linked = hd.prev_hash == last_hash
+                && hd.prev_height.is_none_or(|p| p == last_height)
+                && hd.height > last_height;
+            if !linked {
+                // Keep what was read and linked so far; the rest waits for a node that links.
+                if last_height > cursor.height {
+                    self.record(cursor.height, last_height, last_hash, &events)
+                        .await?;
+                }
+                return Err(IndexError::ChainLink {
+                    height: h,
+                    hash: hd.hash,
+                    found_prev: hd.prev_hash,
+                    found_prev_height: hd.prev_height,
+                    expected_prev: last_hash,
+                    expected_height: last_height,
+                });
             }
-        } else {
-            debug!(source = %self.cfg.source, from, to, "indexed");
+            if hd.height > last_height + 1 {
+                debug!(source = %self.cfg.source, from = last_height + 1, to = hd.height - 1, "heights skipped (proven by the parent link)");
+            }
+            let mut found = Vec::new();
+            if let Err(e) = self.index_block(&block, &fin.header.hash, &mut found).await {
+                return keep(e).await.map(|_| None);
+            }
+            events.extend(found);
+            last_hash = hd.hash;
+            last_height = hd.height;
+            read += 1;
+            unknown = 0;
+            h = last_height + 1;
         }
+        if last_height == cursor.height {
+            // A few unknown heights right below the head may all be skipped ones (the next
+            // block, not yet below `top`, will tell); many in a row mean the node lacks them.
+            if unknown > self.cfg.max_unknown {
+                return Err(IndexError::NoBlocks {
+                    from,
+                    to: h - 1,
+                    final_height,
+                });
+            }
+            return Ok(None);
+        }
+        let to = last_height;
+        let new_events = self.record(cursor.height, to, last_hash, &events).await?;
         Ok(Some(IndexStep {
             from,
             to,
@@ -166,21 +423,60 @@ impl Indexer {
         }))
     }
 
-    async fn index_height(
+    /// Record the events read from `from + 1` through `to` with the cursor at `to`.
+    async fn record(
         &self,
-        height: u64,
+        from: u64,
+        to: u64,
+        hash: CryptoHash,
+        events: &[NewEvent],
+    ) -> Result<usize, IndexError> {
+        let new_events = self
+            .write(
+                Cursor {
+                    height: to,
+                    hash: Some(hash),
+                },
+                events,
+            )
+            .await?;
+        if let Some(m) = &self.metrics {
+            m.events_seen
+                .with_label_values(&[self.cfg.source.as_str(), self.cfg.dest.as_str()])
+                .inc_by(new_events as u64);
+        }
+        if new_events > 0 {
+            let proof_blocks: Vec<u64> = events.iter().map(|e| e.block_height).collect();
+            info!(source = %self.cfg.source, from = from + 1, to, new_events, ?proof_blocks, "indexed connector events");
+            if let Some(w) = &self.wake {
+                w.notify_one();
+            }
+        } else {
+            debug!(source = %self.cfg.source, from = from + 1, to, "indexed");
+        }
+        Ok(new_events)
+    }
+
+    /// Read the connector's messages out of `block`'s new chunks (proofs asked against `head`).
+    async fn index_block(
+        &self,
+        block: &BlockView,
         head: &CryptoHash,
         out: &mut Vec<NewEvent>,
     ) -> Result<(), IndexError> {
-        let Some(block) = self.rpc.block_if_exists(height).await? else {
-            return Ok(());
-        };
         let connector = self.cfg.connector.as_str();
+        let time = timestamp_ms(block);
         for ch in block.new_chunks() {
             let chunk = self.rpc.chunk(&ch.chunk_hash).await?;
-            let mut receipts: Vec<CryptoHash> = chunk
+            let mut receipts: Vec<(CryptoHash, Option<String>)> = chunk
                 .function_call_receipts_to(connector)
-                .map(|r| r.receipt_id)
+                .map(|r| {
+                    let signer = match &r.receipt {
+                        crate::rpc::ReceiptBody::Action { signer_id, .. } => signer_id.clone(),
+                        _ => None,
+                    };
+                    (r.receipt_id, signer)
+                })
                 .collect();
             for tx in &chunk.transactions {
                 if tx.receiver_id == connector && tx.signer_id == connector {
@@ -190,10 +486,17 @@ impl Indexer {
                         sender_id: tx.signer_id.clone(),
                     };
                     let proof = self.rpc.light_client_proof(&target, head).await?;
-                    receipts.extend(proof.outcome_proof.outcome.receipt_ids.iter().copied());
+                    receipts.extend(
+                        proof
+                            .outcome_proof
+                            .outcome
+                            .receipt_ids
+                            .iter()
+                            .map(|r| (*r, Some(tx.signer_id.clone()))),
+                    );
                 }
             }
-            for receipt_id in receipts {
+            for (receipt_id, signer) in receipts {
                 let target = ProofTarget::Receipt {
                     receipt_id,
                     receiver_id: connector.to_string(),
@@ -208,13 +511,19 @@ impl Indexer {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                self.collect(&proof, out);
+                self.collect(&proof, time, signer.as_deref(), out);
             }
         }
         Ok(())
     }
 
-    fn collect(&self, proof: &LightClientExecutionProof, out: &mut Vec<NewEvent>) {
+    fn collect(
+        &self,
+        proof: &LightClientExecutionProof,
+        source_time: Option<i64>,
+        signer: Option<&str>,
+        out: &mut Vec<NewEvent>,
+    ) {
         let o = &proof.outcome_proof;
         if o.outcome.executor_id != self.cfg.connector {
             return;
@@ -243,6 +552,8 @@ impl Indexer {
                 dest_chain: self.cfg.dest.clone(),
                 kind: msg.kind.event_name().to_string(),
                 block_height: proof_block,
+                nsn: Some(msg.nsn),
+                source_time,
                 payload: json!({
                     "receipt_id": o.id.to_string(),
                     "receiver_id": self.cfg.connector,
@@ -250,22 +561,216 @@ impl Indexer {
                     "net": msg.net,
                     "dst": msg.dst,
                     "executed_in": o.block_hash.to_string(),
+                    "signer": signer,
                 }),
             });
         }
     }
 
-    /// Index until `shutdown` turns true; RPC errors are logged and retried next tick.
+    /// `channel()` of a connector at `at`.
+    async fn channel(
+        rpc: &RpcClient,
+        connector: &str,
+        at: BlockRef,
+    ) -> Result<ChannelView, RpcError> {
+        rpc.view_call_json(connector, "channel", &json!({}), at)
+            .await
+    }
+
+    /// The source connector's `next_out` at the nearest existing block at or below `height`
+    /// (skipped heights have no state to view).
+    async fn next_out_at(&self, height: u64) -> Result<(u64, u64), IndexError> {
+        let mut h = height;
+        for _ in 0..32 {
+            match Self::channel(&self.rpc, &self.cfg.connector, BlockRef::Height(h)).await {
+                Ok(c) => return Ok((h, c.next_out)),
+                Err(e) if e.is_cause("UNKNOWN_BLOCK") && h > 0 => h -= 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(IndexError::Audit(format!(
+            "no state found at or below height {height}"
+        )))
+    }
+
+    /// The height of the block whose execution made `next_out` pass `nsn`: below `hi` (where
+    /// it had), above `lo` (moved down while `next_out` had passed `nsn` there already).
+    async fn locate(&self, nsn: u64, mut lo: u64, mut hi: u64) -> Result<u64, IndexError> {
+        let mut widen = 0;
+        loop {
+            // Nothing was sent before the first block.
+            let at_lo = if lo == 0 {
+                0
+            } else {
+                self.next_out_at(lo).await?.1
+            };
+            if at_lo <= nsn {
+                break;
+            }
+            if lo == 0 || widen >= 8 {
+                return Err(IndexError::Audit(format!(
+                    "message {nsn} was sent at or before height {lo}, before the indexer's start"
+                )));
+            }
+            hi = lo;
+            lo = lo.saturating_sub(self.cfg.audit_span.max(1));
+            widen += 1;
+        }
+        while hi > lo + 1 {
+            let mid = lo + (hi - lo) / 2;
+            let (at, next_out) = self.next_out_at(mid).await?;
+            if next_out > nsn {
+                if at <= lo {
+                    break;
+                }
+                hi = at;
+            } else {
+                lo = mid;
+            }
+        }
+        Ok(hi)
+    }
+
+    /// Compare the source connector's sequence numbers with the destination's watermark and
+    /// the queue; index again the block of every message that is neither delivered nor queued.
+    /// `dest_rpc` reads the destination connector.
+    pub async fn audit(&self, dest_rpc: &RpcClient) -> Result<AuditReport, IndexError> {
+        let Some(Cursor {
+            height: cursor,
+            hash: Some(_),
+        }) = self.store.cursor(&self.cfg.source).await?
+        else {
+            return Ok(AuditReport::default());
+        };
+        let src = Self::channel(&self.rpc, &self.cfg.connector, BlockRef::Height(cursor)).await?;
+        let dst = Self::channel(dest_rpc, &self.cfg.dest_connector, BlockRef::Final).await?;
+        if src.locker.as_deref() != Some(self.cfg.dest_connector.as_str())
+            || dst.locker.as_deref() != Some(self.cfg.connector.as_str())
+        {
+            return Err(IndexError::Audit(format!(
+                "the connectors do not name each other as locker ({:?}, {:?}): not comparing sequence numbers",
+                src.locker, dst.locker
+            )));
+        }
+        let mut report = AuditReport {
+            next_out: src.next_out,
+            next_in: dst.next_in,
+            ..Default::default()
+        };
+        if dst.next_in >= src.next_out {
+            return Ok(report);
+        }
+        let known = self
+            .store
+            .known_nsns(&self.cfg.source, &self.cfg.dest, dst.next_in, src.next_out)
+            .await?;
+        let mut candidates: Vec<u64> = (dst.next_in..src.next_out)
+            .filter(|n| known.binary_search(n).is_err())
+            .take(256)
+            .collect();
+        // Delivered ahead of the watermark (pruned from the queue, or delivered by another
+        // relayer): not missing.
+        let mut missing = Vec::new();
+        for nsn in candidates.drain(..) {
+            let delivered: bool = dest_rpc
+                .view_call_json(
+                    &self.cfg.dest_connector,
+                    "is_delivered",
+                    &json!({ "nsn": nsn.to_string() }),
+                    BlockRef::Final,
+                )
+                .await?;
+            if !delivered {
+                missing.push(nsn);
+            }
+        }
+        report.missing = missing.clone();
+        if missing.is_empty() {
+            return Ok(report);
+        }
+        error!(
+            source = %self.cfg.source, dest = %self.cfg.dest, ?missing, next_out = src.next_out,
+            next_in = dst.next_in, cursor, "messages sent on the source are neither delivered nor queued; indexing their blocks again"
+        );
+        if let Some(m) = &self.metrics {
+            m.index_gaps
+                .with_label_values(&[self.cfg.source.as_str(), self.cfg.dest.as_str()])
+                .inc_by(missing.len() as u64);
+        }
+        let lo_bound = self
+            .cfg
+            .start_height
+            .unwrap_or(cursor.saturating_sub(self.cfg.audit_span))
+            .saturating_sub(1);
+        let fin = self.rpc.block(BlockRef::Final).await?;
+        for nsn in missing {
+            let at = self.locate(nsn, lo_bound, cursor).await?;
+            // The receipt may have waited a few blocks (congestion) before it executed at `at`.
+            let mut events = Vec::new();
+            for h in at.saturating_sub(8)..=at {
+                if let Some(b) = self.rpc.block_if_exists(h).await? {
+                    self.index_block(&b, &fin.header.hash, &mut events).await?;
+                }
+            }
+            let n = self.store.insert_events(&events).await?;
+            let found = events.iter().any(|e| e.nsn == Some(nsn));
+            if found {
+                warn!(source = %self.cfg.source, nsn, block = at, inserted = n, "missing message found by indexing its block again");
+                report.repaired.push(nsn);
+                if let Some(m) = &self.metrics {
+                    m.index_gaps_repaired
+                        .with_label_values(&[self.cfg.source.as_str(), self.cfg.dest.as_str()])
+                        .inc();
+                }
+                if let Some(w) = &self.wake {
+                    w.notify_one();
+                }
+            } else {
+                error!(source = %self.cfg.source, nsn, block = at, "missing message NOT found in the block where the connector's counter passed it; will look again");
+            }
+        }
+        Ok(report)
+    }
+
+    /// Index until `shutdown` turns true. Errors are logged (an integrity error loudly, with
+    /// the stalled gauge set) and the step retried.
     pub async fn run(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut last_loud: Option<Instant> = None;
+        let mut failures = 0u32;
         loop {
             if *shutdown.borrow() {
                 return;
             }
+            if !self.active() {
+                // Another instance indexes this chain; take over when its lease lapses.
+                tokio::select! {
+                    _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                    _ = shutdown.changed() => return,
+                }
+                continue;
+            }
             let busy = match self.index_once().await {
-                Ok(Some(_)) => true,
-                Ok(None) => false,
+                Ok(step) => {
+                    self.set_stalled(false);
+                    failures = 0;
+                    step.is_some()
+                }
                 Err(e) => {
-                    warn!(source = %self.cfg.source, error = %e, "indexing step failed");
+                    failures = failures.saturating_add(1);
+                    if let Some(m) = &self.metrics {
+                        m.indexer_errors
+                            .with_label_values(&[self.cfg.source.as_str(), e.kind()])
+                            .inc();
+                    }
+                    if e.is_integrity() {
+                        self.set_stalled(true);
+                        if last_loud.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                            error!(source = %self.cfg.source, error = %e, "indexing stopped: the chain read does not link up; not skipping anything, retrying");
+                            last_loud = Some(Instant::now());
+                        }
+                    } else {
+                        warn!(source = %self.cfg.source, error = %e, "indexing step failed; retrying");
+                    }
                     false
                 }
             };
@@ -273,9 +778,46 @@ impl Indexer {
                 tokio::task::yield_now().await;
                 continue;
             }
+            // After failures (an outage) back off, up to 5 s, instead of polling every tick.
+            let wait = (self.cfg.poll_interval * 2u32.saturating_pow(failures.min(5)))
+                .min(Duration::from_secs(5).max(self.cfg.poll_interval));
             tokio::select! {
-                _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// [`Self::audit`] every `interval` until `shutdown` turns true.
+    pub async fn run_audit(
+        &self,
+        dest_rpc: RpcClient,
+        interval: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            let result = if self.active() {
+                self.audit(&dest_rpc).await
+            } else {
+                Ok(AuditReport::default())
+            };
+            match result {
+                Ok(r) if r.missing.is_empty() => {
+                    debug!(source = %self.cfg.source, dest = %self.cfg.dest, next_out = r.next_out, next_in = r.next_in, "sequence audit: nothing missing")
+                }
+                Ok(r) => {
+                    warn!(source = %self.cfg.source, dest = %self.cfg.dest, missing = ?r.missing, repaired = ?r.repaired, "sequence audit found missing messages")
+                }
+                Err(e) => {
+                    warn!(source = %self.cfg.source, dest = %self.cfg.dest, error = %e, "sequence audit failed; retrying later")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
             }
         }
     }
@@ -294,3 +836,6 @@ pub fn event_target(kind: &str, payload: &serde_json::Value) -> Option<(MessageK
         },
     ))
 }
+
+#[cfg(test)]
+mod tests;

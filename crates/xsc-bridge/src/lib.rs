@@ -41,10 +41,13 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod coordination;
 pub mod delivery;
 pub mod deploy;
 pub mod events;
+pub mod health;
 pub mod indexer;
+pub mod keys;
 pub mod lightclient_relay;
 pub mod logging;
 pub mod metrics;

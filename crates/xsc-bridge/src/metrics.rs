@@ -1,4 +1,5 @@
-//! Prometheus metrics and their HTTP endpoint (`GET /metrics`, text format).
+//! Prometheus metrics and the operations endpoint: `GET /metrics` (text format), `GET /health`
+//! and `GET /ready` ([`crate::health`]). Every metric name is listed in the README.
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -6,7 +7,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use prometheus::{Encoder, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -37,8 +41,43 @@ pub struct Metrics {
     pub lc_blocks_relayed: IntCounterVec,
     /// Gas burnt by light client updates (`source`, `dest`).
     pub lc_gas_burnt: IntCounterVec,
-    /// RPC errors after retries (`chain`, `kind` = transport | timeout | handler | parse).
+    /// Failed RPC requests, each attempt (`chain`, `endpoint` = rpc0 | rpc1 | ... | archival,
+    /// `kind` = transport | timeout | handler | parse | bad_reply | wrong_chain).
     pub rpc_errors: IntCounterVec,
+    /// 1 while an RPC endpoint answers, 0 while it fails or is disabled (`chain`, `endpoint`).
+    pub rpc_endpoint_up: IntGaugeVec,
+    /// 1 while the indexer of `source` is stopped by a chain it cannot link (a lagging or lying
+    /// node): nothing is skipped, it retries.
+    pub indexer_stalled: IntGaugeVec,
+    /// Failed indexing steps (`source`, `kind` = rpc | store | chain_link | no_blocks | audit).
+    pub indexer_errors: IntCounterVec,
+    /// Messages sent on the source but neither delivered nor queued, found by comparing the
+    /// connectors' sequence numbers (`source`, `dest`).
+    pub index_gaps: IntCounterVec,
+    /// Of those, found again by indexing their block again (`source`, `dest`).
+    pub index_gaps_repaired: IntCounterVec,
+    /// Deliveries delayed by a temporary failure (RPC, light client update, unconfirmed
+    /// transaction, pause, window); never counted as attempts (`source`, `dest`). Alert on its
+    /// rate.
+    pub delivery_temporary_failures: IntCounterVec,
+    /// Claimed messages kept back without a transaction because the destination connector would
+    /// refuse them as too far ahead of its watermark (`source`, `dest`).
+    pub delivery_deferred: IntCounterVec,
+    /// Deliveries refused on chain and counted as attempts (`source`, `dest`).
+    pub delivery_refusals: IntCounterVec,
+    /// From the source block that emitted a message to its confirmed delivery, seconds
+    /// (`source`, `dest`).
+    pub delivery_latency: HistogramVec,
+    /// Age of the oldest message not delivered yet, seconds (`dest`); 0 when none.
+    pub oldest_pending_age: IntGaugeVec,
+    /// Balance of each relayer account, NEAR (`chain`, `account`).
+    pub relayer_balance: GaugeVec,
+    /// Keys in use (`chain`, `role` = relay | delivery).
+    pub key_lanes: IntGaugeVec,
+    /// Nonce re-synchronisations of a lane (`chain`, `lane`).
+    pub nonce_resyncs: IntGaugeVec,
+    /// 1 while the chain's RPC answers (any endpoint), 0 otherwise (`chain`).
+    pub chain_reachable: IntGaugeVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -120,8 +159,103 @@ impl Metrics {
             rpc_errors: counter(
                 &r,
                 "rpc_errors_total",
-                "RPC calls that failed after retries",
-                &["chain", "kind"],
+                "Failed RPC requests (each attempt)",
+                &["chain", "endpoint", "kind"],
+            ),
+            rpc_endpoint_up: gauge(
+                &r,
+                "rpc_endpoint_up",
+                "1 while the RPC endpoint answers",
+                &["chain", "endpoint"],
+            ),
+            indexer_stalled: gauge(
+                &r,
+                "indexer_stalled",
+                "1 while the indexer cannot link the chain it reads (nothing skipped; retrying)",
+                &["source"],
+            ),
+            indexer_errors: counter(
+                &r,
+                "indexer_errors_total",
+                "Failed indexing steps",
+                &["source", "kind"],
+            ),
+            index_gaps: counter(
+                &r,
+                "index_gaps_total",
+                "Messages found neither delivered nor queued by the sequence audit",
+                &["source", "dest"],
+            ),
+            index_gaps_repaired: counter(
+                &r,
+                "index_gaps_repaired_total",
+                "Missing messages found again by indexing their block again",
+                &["source", "dest"],
+            ),
+            delivery_temporary_failures: counter(
+                &r,
+                "delivery_temporary_failures_total",
+                "Deliveries delayed by a temporary failure (not counted as attempts)",
+                &["source", "dest"],
+            ),
+            delivery_deferred: counter(
+                &r,
+                "delivery_deferred_total",
+                "Claimed messages kept back (no transaction) while beyond the destination connector's window",
+                &["source", "dest"],
+            ),
+            delivery_refusals: counter(
+                &r,
+                "delivery_refusals_total",
+                "Deliveries refused on chain (counted attempts)",
+                &["source", "dest"],
+            ),
+            delivery_latency: {
+                let h = HistogramVec::new(
+                    HistogramOpts::new(
+                        "delivery_latency_seconds",
+                        "From the source block that emitted a message to its confirmed delivery",
+                    )
+                    .buckets(vec![
+                        2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0,
+                        600.0, 1800.0, 3600.0,
+                    ]),
+                    &["source", "dest"],
+                )
+                .expect("valid metric");
+                r.register(Box::new(h.clone())).expect("unique metric");
+                h
+            },
+            oldest_pending_age: gauge(
+                &r,
+                "oldest_pending_age_seconds",
+                "Age of the oldest message not delivered yet",
+                &["dest"],
+            ),
+            relayer_balance: {
+                let g = GaugeVec::new(
+                    Opts::new(
+                        "relayer_balance_near",
+                        "Balance of the relayer account, NEAR",
+                    ),
+                    &["chain", "account"],
+                )
+                .expect("valid metric");
+                r.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
+            key_lanes: gauge(&r, "key_lanes", "Keys in use", &["chain", "role"]),
+            nonce_resyncs: gauge(
+                &r,
+                "nonce_resyncs",
+                "Nonce re-synchronisations of a key lane",
+                &["chain", "lane"],
+            ),
+            chain_reachable: gauge(
+                &r,
+                "chain_reachable",
+                "1 while the chain's RPC answers",
+                &["chain"],
             ),
             registry: r,
         }
@@ -153,11 +287,34 @@ impl Metrics {
     }
 }
 
+/// Reports one chain's RPC failures and endpoint health into [`Metrics`].
+pub struct RpcMetrics {
+    pub metrics: Arc<Metrics>,
+    pub chain: String,
+}
+
+impl crate::rpc::RpcObserver for RpcMetrics {
+    fn request_failed(&self, endpoint: &str, kind: &str) {
+        self.metrics
+            .rpc_errors
+            .with_label_values(&[self.chain.as_str(), endpoint, kind])
+            .inc();
+    }
+
+    fn endpoint_up(&self, endpoint: &str, up: bool) {
+        self.metrics
+            .rpc_endpoint_up
+            .with_label_values(&[self.chain.as_str(), endpoint])
+            .set(up as i64);
+    }
+}
+
 /// Serve `GET /metrics` on `addr` until `shutdown` turns true. Returns the bound address (useful
 /// with port 0) and the server task. Keep `addr` on loopback unless a scraper elsewhere needs it.
 pub async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
+    health: Option<Arc<crate::health::Health>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
@@ -177,19 +334,29 @@ pub async fn serve(
             };
             debug!(%peer, "metrics connection");
             let metrics = metrics.clone();
+            let health = health.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
                     let metrics = metrics.clone();
+                    let health = health.clone();
                     async move {
-                        let (status, ctype, body) = match (req.method(), req.uri().path()) {
-                            (&Method::GET, "/metrics") => (
+                        let check = |r: (bool, serde_json::Value)| {
+                            let status = if r.0 {
+                                StatusCode::OK
+                            } else {
+                                StatusCode::SERVICE_UNAVAILABLE
+                            };
+                            (status, "application/json", format!("{:#}\n", r.1))
+                        };
+                        let (status, ctype, body) = match (req.method(), req.uri().path(), &health)
+                        {
+                            (&Method::GET, "/metrics", _) => (
                                 StatusCode::OK,
                                 "text/plain; version=0.0.4",
                                 metrics.render(),
                             ),
-                            (&Method::GET, "/health") => {
-                                (StatusCode::OK, "text/plain", "ok\n".into())
-                            }
+                            (&Method::GET, "/health", Some(h)) => check(h.health()),
+                            (&Method::GET, "/ready", Some(h)) => check(h.ready()),
                             _ => (StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
                         };
                         Ok::<_, std::convert::Infallible>(
@@ -251,7 +418,7 @@ mod tests {
         let m = Arc::new(Metrics::new());
         m.events_delivered.with_label_values(&["a", "b"]).inc();
         let (tx, rx) = watch::channel(false);
-        let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), m.clone(), rx)
+        let (addr, task) = serve("127.0.0.1:0".parse().unwrap(), m.clone(), None, rx)
             .await
             .unwrap();
         let body = reqwest::get(format!("http://{addr}/metrics"))

@@ -21,6 +21,55 @@ pub enum SignerError {
     AccountId(String, String),
     #[error("invalid secret key: {0}")]
     SecretKey(String),
+    /// A key file others than its owner may read or write.
+    #[error(
+        "key file {path} is accessible to other users (mode {mode:o}): run `chmod 600 {path}`"
+    )]
+    LoosePermissions { path: PathBuf, mode: u32 },
+    #[error("environment variable {0} is not set")]
+    MissingEnv(String),
+}
+
+/// Refuse a key file that group or others may read or write (unix): a secret key must be
+/// readable by its owner only.
+pub fn check_key_file_permissions(path: &Path) -> Result<(), SignerError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|source| SignerError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(SignerError::LoosePermissions {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Write a near-cli key file readable by its owner only (mode 600, created so: never readable
+/// by others, not even for a moment).
+pub fn write_key_file(path: &Path, signer_json: &serde_json::Value) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(signer_json.to_string().as_bytes())?;
+    f.sync_all()
 }
 
 /// A near-cli / neard key file. `secret_key` is accepted as another name of `private_key`.
@@ -50,8 +99,11 @@ impl std::fmt::Debug for TxSigner {
 }
 
 impl TxSigner {
-    /// Load a key file. The file's `public_key`, when present, must match its private key.
+    /// Load a key file. It must be readable by its owner only
+    /// ([`check_key_file_permissions`]); its `public_key`, when present, must match its private
+    /// key.
     pub fn from_key_file(path: &Path) -> Result<Self, SignerError> {
+        check_key_file_permissions(path)?;
         let text = std::fs::read_to_string(path).map_err(|source| SignerError::Io {
             path: path.to_path_buf(),
             source,
@@ -85,13 +137,30 @@ impl TxSigner {
         let account_id: AccountId = account_id
             .parse()
             .map_err(|e| SignerError::AccountId(account_id.to_string(), format!("{e}")))?;
-        let secret: SecretKey = secret_key
-            .parse()
-            .map_err(|e| SignerError::SecretKey(format!("{e}")))?;
+        // The parser's message may quote its input: never repeat a secret.
+        let secret: SecretKey = secret_key.parse().map_err(|_| {
+            SignerError::SecretKey("expected `ed25519:<base58 of 64 bytes>`".into())
+        })?;
         Ok(TxSigner {
             signer: InMemorySigner::from_secret_key(account_id.clone(), secret),
             account_id,
         })
+    }
+
+    /// Secret keys (`ed25519:...`, comma- or whitespace-separated) from the environment
+    /// variable `var`, all for `account_id`: a way to give the service its keys without a file.
+    pub fn from_env(account_id: &str, var: &str) -> Result<Vec<Self>, SignerError> {
+        let text = std::env::var(var).map_err(|_| SignerError::MissingEnv(var.to_string()))?;
+        let keys: Vec<&str> = text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keys.is_empty() {
+            return Err(SignerError::MissingEnv(var.to_string()));
+        }
+        keys.into_iter()
+            .map(|k| Self::from_secret_key(account_id, k))
+            .collect()
     }
 
     /// A deterministic key for tests and local sandboxes.
@@ -139,7 +208,64 @@ mod tests {
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         p
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_others_can_read_are_refused_and_written_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = SecretKey::from_seed(near_crypto::KeyType::ED25519, "seed");
+        let json = serde_json::json!({"account_id": "relayer.test.near", "public_key": secret.public_key().to_string(), "private_key": secret.to_string()});
+        let p = dir.path().join("k.json");
+        write_key_file(&p, &json).unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(TxSigner::from_key_file(&p).is_ok());
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = TxSigner::from_key_file(&p).unwrap_err();
+            assert!(
+                matches!(e, SignerError::LoosePermissions { .. }),
+                "{mode:o}: {e}"
+            );
+            assert!(e.to_string().contains("chmod 600"), "{e}");
+            // The message names the file, never its content.
+            assert!(!e.to_string().contains(&secret.to_string()));
+        }
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(TxSigner::from_key_file(&p).is_ok());
+    }
+
+    #[test]
+    fn keys_from_the_environment() {
+        let a = SecretKey::from_seed(near_crypto::KeyType::ED25519, "a");
+        let b = SecretKey::from_seed(near_crypto::KeyType::ED25519, "b");
+        let var = "XSC_TEST_SIGNER_KEYS_FROM_ENV";
+        std::env::set_var(var, format!("{a}, {b}"));
+        let keys = TxSigner::from_env("relayer.test.near", var).unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.public_key()).collect::<Vec<_>>(),
+            vec![a.public_key(), b.public_key()]
+        );
+        std::env::set_var(var, "not-a-key");
+        assert!(matches!(
+            TxSigner::from_env("relayer.test.near", var),
+            Err(SignerError::SecretKey(_))
+        ));
+        std::env::remove_var(var);
+        assert!(matches!(
+            TxSigner::from_env("relayer.test.near", var),
+            Err(SignerError::MissingEnv(_))
+        ));
     }
 
     #[test]

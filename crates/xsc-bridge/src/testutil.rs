@@ -173,7 +173,7 @@ pub fn signed_tx(b64: &str) -> near_primitives::transaction::SignedTransaction {
 }
 
 /// A transaction sender talking to `url` without retries, signing as `account` with a key
-/// derived from `seed`.
+/// derived from `seed`..
 pub fn test_sender(
     url: &str,
     account: &str,
@@ -181,10 +181,10 @@ pub fn test_sender(
     opts: crate::tx::TxOptions,
 ) -> crate::tx::TxSender {
     let rpc = crate::rpc::RpcClient::new(crate::rpc::RpcClientConfig {
-        url: url.into(),
         header: None,
         timeout: Duration::from_secs(5),
         retry: crate::rpc::RetryPolicy::none(),
+        ..crate::rpc::RpcClientConfig::new(url)
     })
     .unwrap();
     let signer = crate::signer::TxSigner::from_seed(account, seed).unwrap();

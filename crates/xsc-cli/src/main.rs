@@ -40,8 +40,13 @@ enum Command {
     VerifyProof(verify_proof::Args),
     /// Run the bridge service: both directions of the configured chain pair.
     Relay(bridge::ConfigArgs),
-    /// Show pending and failed messages and the light client heads.
+    /// Show the queue (pending messages, dead letters), the chains and light client heads; or
+    /// one message end to end (`--message <id>`).
     Status(bridge::StatusArgs),
+    /// Put every failed message (dead letter) back into the queue.
+    Requeue(bridge::RequeueArgs),
+    /// Put one failed message back into the queue.
+    Retry(bridge::RetryArgs),
     /// Deploy and initialise the light clients, connectors (and demo dapps) on two chains.
     Deploy(Box<bridge::DeployArgs>),
     /// Two local sandbox chains, deployment, the bridge service and both demo round trips.
@@ -55,6 +60,8 @@ impl Command {
             Command::VerifyProof(args) => verify_proof::run(&args),
             Command::Relay(args) => bridge::relay(&args),
             Command::Status(args) => bridge::status(&args),
+            Command::Requeue(args) => bridge::requeue(&args),
+            Command::Retry(args) => bridge::retry(&args),
             Command::Deploy(args) => bridge::deploy(&args),
             Command::Demo(args) => bridge::demo(&args),
         }

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use xsc_bridge::config::Config;
-use xsc_bridge::deploy::{self, ChainAccess, ChainTarget, DeployOptions, Deployed, NEAR};
+use xsc_bridge::deploy::{
+    self, ChainAccess, ChainTarget, DeployOptions, Deployed, RelayerSetup, NEAR,
+};
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, RpcClient};
 use xsc_bridge::service::{Service, ServiceOptions};
 use xsc_bridge::signer::TxSigner;
@@ -36,6 +38,10 @@ pub struct PairOptions {
     pub demo_dapps: bool,
     /// Chain B's neard when it differs from chain A's (an older protocol: the Calimero side).
     pub bin_b: Option<PathBuf>,
+    /// Delivery keys (nonce lanes) of the relayer on each chain.
+    pub delivery_keys: usize,
+    /// Relayer instances (each with its own keys) that will share one queue.
+    pub instances: usize,
 }
 
 impl Default for PairOptions {
@@ -46,6 +52,8 @@ impl Default for PairOptions {
             res_dir: PathBuf::from("res"),
             demo_dapps: true,
             bin_b: localnet::find_neard_b(),
+            delivery_keys: 4,
+            instances: 1,
         }
     }
 }
@@ -54,11 +62,13 @@ pub struct LocalPair {
     pub nodes: [LocalNode; 2],
     pub deployed: [Deployed; 2],
     pub config: Config,
-    /// The root account (`test.near`) of each chain: deployer and demo user. The relayer signs
-    /// as `relayer.test.near`.
+    /// The root account (`test.near`) of each chain: deployer, admin and demo user. The relayer
+    /// signs as `relayer.test.near`, with function-call keys.
     pub users: [Arc<TxSender>; 2],
     pub rpcs: [RpcClient; 2],
     pub dir: PathBuf,
+    /// How the relayer accounts were set up.
+    pub relayer: RelayerSetup,
 }
 
 impl LocalPair {
@@ -113,51 +123,37 @@ impl LocalPair {
                 accounts: deploy::Accounts::under(localnet::VALIDATOR),
             });
         }
+        // The relayer is its own account with function-call keys only (`xsc deploy` does the
+        // same), so that its nonces never race the users' and it holds no admin power.
+        let relayer = RelayerSetup {
+            account: format!("relayer.{}", localnet::VALIDATOR),
+            balance: 50 * NEAR,
+            delivery_keys: opts.delivery_keys,
+            fast_path: true,
+            // The connector still takes a deposit with an xCall delivery; a function-call key
+            // cannot attach one.
+            deposit_key: true,
+            keys_dir: dir.join("keys"),
+            instances: opts.instances,
+        };
         let dopts = DeployOptions {
             res_dir: opts.res_dir.clone(),
             demo: opts.demo_dapps,
+            relayer: Some(relayer.clone()),
             ..DeployOptions::default()
         };
         let deployed = deploy::deploy_pair(&targets[0], &targets[1], &dopts, progress)
             .await
             .map_err(s)?;
-        // The relayer signs with its own account, so that its nonces never race the users'.
-        let mut relayer_keys = Vec::new();
-        for (i, t) in targets.iter().enumerate() {
-            let account = format!("relayer.{}", localnet::VALIDATOR);
-            let secret =
-                near_crypto::SecretKey::from_seed(near_crypto::KeyType::ED25519, "relayer");
-            let out =
-                t.tx.create_account(&account, secret.public_key(), 50 * NEAR)
-                    .await
-                    .map_err(s)?;
-            if let Some(f) = out.failure() {
-                return Err(format!("creating {account}: {}", f.message));
-            }
-            let key_file = dir.join(format!("relayer-{i}.json"));
-            let key = json!({
-                "account_id": account,
-                "public_key": secret.public_key().to_string(),
-                "secret_key": secret.to_string(),
-            });
-            std::fs::write(&key_file, key.to_string()).map_err(s)?;
-            relayer_keys.push(key_file);
-        }
         let db = dir.join("relayer.db");
         let toml = deploy::relayer_config_toml(
             &deployed,
-            [
-                ChainAccess {
-                    rpc_url: &nodes[0].rpc_url,
-                    rpc_header: None,
-                    key_file: &relayer_keys[0],
-                },
-                ChainAccess {
-                    rpc_url: &nodes[1].rpc_url,
-                    rpc_header: None,
-                    key_file: &relayer_keys[1],
-                },
-            ],
+            [0, 1].map(|i| ChainAccess {
+                rpc_urls: vec![nodes[i].rpc_url.clone()],
+                rpc_header: None,
+                key_files: vec![],
+                start_height: None,
+            }),
             &db,
             "",
         );
@@ -175,15 +171,12 @@ impl LocalPair {
             users,
             rpcs,
             dir: dir.to_path_buf(),
+            relayer,
         })
     }
 
-    /// Start the bridge service, indexing from the end of deployment.
-    pub async fn start_service(&self, mut opts: ServiceOptions) -> DemoResult<Service> {
-        opts.start_heights = [
-            Some(self.deployed[0].final_height),
-            Some(self.deployed[1].final_height),
-        ];
+    /// Start the bridge service (in this process), indexing from the deployment heights.
+    pub async fn start_service(&self, opts: ServiceOptions) -> DemoResult<Service> {
         Service::start(&self.config, opts).await.map_err(s)
     }
 
@@ -211,6 +204,7 @@ impl LocalPair {
         let dopts = DeployOptions {
             res_dir: res_dir.to_path_buf(),
             demo: true,
+            relayer: Some(self.relayer.clone()),
             ..DeployOptions::default()
         };
         deploy::deploy_pair(&targets[0], &targets[1], &dopts, &|_| {})

@@ -134,6 +134,18 @@ impl LocalNode {
                 String::from_utf8_lossy(&init.stderr)
             )));
         }
+        // Our key loader refuses key files others may read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for f in ["validator_key.json", "node_key.json"] {
+                let p = home.join(f);
+                if p.exists() {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                        .map_err(err)?;
+                }
+            }
+        }
         let validity = opts.epoch_length.min(100);
         patch_json(&home.join("genesis.json"), |g| {
             g["epoch_length"] = opts.epoch_length.into();

@@ -14,7 +14,7 @@ use std::time::Duration;
 use xsc_bridge::delivery::{classify, Decision};
 use xsc_bridge::events::MessageKind;
 use xsc_bridge::indexer::{event_target, Indexer, IndexerConfig};
-use xsc_bridge::queue::{EventState, MessageStore, SqliteStore};
+use xsc_bridge::queue::{EventState, ListFilter, MessageStore, SqliteStore};
 use xsc_bridge::service::ServiceOptions;
 use xsc_bridge::tx::{actions, MAX_GAS_300T};
 use xsc_devnet::demo::{self, LocalPair, PairOptions};
@@ -47,7 +47,7 @@ async fn pair(tag: &str) -> (LocalPair, tempfile::TempDir) {
 async fn settled_counts(store: &dyn MessageStore) -> xsc_bridge::queue::StateCounts {
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let c = store.counts(None).unwrap();
+        let c = store.counts(None).await.unwrap();
         if (c.pending == 0 && c.delivering == 0) || std::time::Instant::now() > deadline {
             return c;
         }
@@ -206,7 +206,7 @@ async fn e2e_many_messages_with_a_kill_and_restart() {
     }
     // Kill the service mid-flight (tasks dropped at any await point), restart from the same
     // SQLite file.
-    let delivered_before = svc.store.counts(None).unwrap().delivered;
+    let delivered_before = svc.store.counts(None).await.unwrap().delivered;
     svc.abort();
     println!("service aborted with {delivered_before} delivered");
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -255,12 +255,17 @@ async fn e2e_tampered_and_replayed_proofs_are_rejected_on_chain() {
     let indexer = Indexer::new(p.rpcs[0].clone(), store.clone(), icfg);
     let ev = demo::wait_for("the indexed cross_call", T, || async {
         indexer.index_once().await.map_err(|e| e.to_string())?;
-        Ok(store.list(Some(EventState::Pending), 10).unwrap().pop())
+        Ok(store
+            .list(&ListFilter::state(EventState::Pending, 10))
+            .await
+            .unwrap()
+            .pop())
     })
     .await
     .unwrap();
-    let svc_cfg = &p.config;
-    let [(_, _), (_, tx_b)] = xsc_bridge::service::connect(svc_cfg).await.unwrap();
+    // Deliveries by hand, signed by B's root account (the relayer's function-call keys may
+    // not call the connector directly).
+    let tx_b = p.users[1].clone();
     let relay = xsc_bridge::lightclient_relay::LightClientRelay::new(
         xsc_bridge::lightclient_relay::RpcSource {
             rpc: p.rpcs[0].clone(),
@@ -405,7 +410,7 @@ async fn e2e_light_client_more_than_an_epoch_behind_catches_up() {
     let p = LocalPair::start(&bin, dir.path(), &opts, &|l| println!("{l}"))
         .await
         .unwrap();
-    let [(_, _), (_, tx_b)] = xsc_bridge::service::connect(&p.config).await.unwrap();
+    let tx_b = p.users[1].clone();
     let relay = LightClientRelay::new(
         RpcSource {
             rpc: p.rpcs[0].clone(),

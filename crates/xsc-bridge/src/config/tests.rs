@@ -41,15 +41,26 @@ fn the_example_file_is_valid() {
         Duration::from_millis(250)
     );
     // Relative paths resolve against the file's directory.
-    assert!(cfg
-        .chain_a
-        .signer_key_file
-        .starts_with(path.parent().unwrap()));
+    let keys = cfg.chain_a.key_files();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().all(|k| k.starts_with(path.parent().unwrap())));
+    assert_eq!(cfg.chain_a.start_height, Some(1));
+    assert_eq!(cfg.chain_b.start_height, None);
+    assert_eq!(cfg.relayer.retention_days, 30);
+    assert_eq!(cfg.relayer.lease_s, 60);
+    assert_eq!(
+        cfg.relayer.temporary_retry.max_backoff,
+        Duration::from_secs(30)
+    );
     assert!(cfg.relayer.database.ends_with("xsc-relayer.db") && cfg.relayer.database.is_absolute());
     assert_eq!(cfg.other(&cfg.chain_a).name, "calimero");
     let rpc = cfg.rpc_client_config(&cfg.chain_b);
-    assert_eq!(rpc.url, "http://127.0.0.1:3031");
+    assert_eq!(rpc.urls, vec!["http://127.0.0.1:3031".to_string()]);
     assert_eq!(rpc.timeout, Duration::from_secs(20));
+    assert_eq!(rpc.expect_chain_id.as_deref(), Some("calimero-shard"));
+    assert_eq!(rpc.max_reply_bytes, 64 << 20);
+    let rpc = cfg.rpc_client_config(&cfg.chain_a);
+    assert_eq!(rpc.urls.len(), 2, "failover endpoints");
 }
 
 #[test]
@@ -67,8 +78,13 @@ fn environment_overrides_the_file() {
         ],
     )
     .unwrap();
-    assert_eq!(cfg.chain_a.rpc_url, "https://rpc.testnet.near.org");
-    let h = cfg.chain_b.rpc_header.clone().unwrap();
+    // A single URL from the environment goes first, before the file's list.
+    assert_eq!(
+        cfg.chain_a.rpc_urls_all()[0],
+        "https://rpc.testnet.near.org"
+    );
+    assert_eq!(cfg.chain_a.rpc_urls_all().len(), 3);
+    let h = cfg.chain_b.header().unwrap();
     assert_eq!((h.name.as_str(), h.value.as_str()), ("x-api-key", "s3cret"));
     assert!(!cfg.relayer.lean_mode);
     assert_eq!(cfg.relayer.poll_interval_ms, 250);
@@ -86,8 +102,8 @@ fn a_configuration_can_come_from_the_environment_alone() {
         vars.push((format!("XSC_CHAIN_{c}_NAME"), format!("chain-{low}")));
         vars.push((format!("XSC_CHAIN_{c}_CHAIN_ID"), format!("net-{low}")));
         vars.push((
-            format!("XSC_CHAIN_{c}_RPC_URL"),
-            format!("http://127.0.0.1:{port}"),
+            format!("XSC_CHAIN_{c}_RPC_URLS"),
+            format!("http://127.0.0.1:{port}, http://127.0.0.1:{}", port + 100),
         ));
         vars.push((
             format!("XSC_CHAIN_{c}_LIGHT_CLIENT"),
@@ -105,6 +121,13 @@ fn a_configuration_can_come_from_the_environment_alone() {
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let cfg = with_env("", &refs).unwrap();
     assert_eq!(cfg.chain_b.name, "chain-b");
+    assert_eq!(
+        cfg.chain_b.rpc_urls_all(),
+        vec![
+            "http://127.0.0.1:3031".to_string(),
+            "http://127.0.0.1:3131".to_string()
+        ]
+    );
     // Defaults.
     assert_eq!(cfg.relayer.poll_interval_ms, 1000);
     assert_eq!(cfg.relayer.metrics_listen, "127.0.0.1:9464");
@@ -142,7 +165,7 @@ fn validation_reports_every_problem() {
             &example_text(),
             &[
                 ("XSC_CHAIN_B_CHAIN_ID", "localnet-a"),
-                ("XSC_CHAIN_A_RPC_URL", "localhost:3030"),
+                ("XSC_CHAIN_A_RPC_URLS", "localhost:3030"),
                 ("XSC_CHAIN_B_LIGHT_CLIENT", "Not An Account"),
                 ("XSC_CHAIN_A_NAME", "Chain A"),
                 ("XSC_RELAYER_METRICS_LISTEN", "everywhere"),
@@ -156,7 +179,7 @@ fn validation_reports_every_problem() {
     );
     let expect = [
         "chain_ids are both",
-        "chain_a.rpc_url",
+        "chain_a.rpc_urls",
         "chain_b.light_client",
         "chain_a.name",
         "relayer.metrics_listen",
@@ -197,4 +220,99 @@ fn unknown_and_missing_keys_are_syntax_errors() {
 fn metrics_can_be_disabled() {
     let cfg = with_env(&example_text(), &[("XSC_RELAYER_METRICS_LISTEN", "")]).unwrap();
     assert_eq!(cfg.metrics_addr(), None);
+}
+
+#[test]
+fn secrets_come_from_the_environment_and_are_never_printed() {
+    let text = example_text()
+        .replace(
+            r#"rpc_urls = ["http://127.0.0.1:3031"]"#,
+            r#"rpc_urls = ["https://rpc.provider.example/v1/${PROVIDER_KEY}?apiKey=${PROVIDER_KEY}"]
+archival_rpc_url = "https://archive.example/${PROVIDER_KEY}""#,
+        )
+        .replace(
+            "# [chain_b.rpc_header]\n# name = \"x-api-key\"\n# value_env = \"CALIMERO_API_KEY\"",
+            "[chain_b.rpc_header]\nname = \"x-api-key\"\nvalue_env = \"CALIMERO_API_KEY\"",
+        );
+    assert!(
+        text.contains("value_env = \"CALIMERO_API_KEY\"\n"),
+        "{text}"
+    );
+    let cfg = with_env(
+        &text,
+        &[
+            ("PROVIDER_KEY", "k3y-s3cret"),
+            ("CALIMERO_API_KEY", "h3ader-s3cret"),
+        ],
+    )
+    .unwrap();
+    let rc = cfg.rpc_client_config(&cfg.chain_b);
+    assert_eq!(
+        rc.urls[0],
+        "https://rpc.provider.example/v1/k3y-s3cret?apiKey=k3y-s3cret"
+    );
+    assert_eq!(
+        rc.archival_url.as_deref(),
+        Some("https://archive.example/k3y-s3cret")
+    );
+    assert_eq!(rc.header.as_ref().unwrap().value, "h3ader-s3cret");
+    for shown in [
+        format!("{cfg:?}"),
+        format!("{rc:?}"),
+        cfg.chain_b.rpc_urls_shown().join(" "),
+    ] {
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+    assert_eq!(
+        cfg.chain_b.rpc_urls_shown(),
+        vec!["https://rpc.provider.example/…".to_string()]
+    );
+    // A variable that is not set is named (never a value).
+    let errs = invalid(with_env(&text, &[("PROVIDER_KEY", "x")]).unwrap_err());
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("CALIMERO_API_KEY") && e.contains("not set")),
+        "{errs:?}"
+    );
+    let errs = invalid(with_env(&text, &[("CALIMERO_API_KEY", "x")]).unwrap_err());
+    assert!(errs.iter().any(|e| e.contains("PROVIDER_KEY")), "{errs:?}");
+}
+
+#[test]
+fn keys_are_required_and_env_keys_need_their_account() {
+    let no_keys = example_text().replace(
+        r#"signer_key_files = ["keys/calimero/relay0.json", "keys/calimero/delivery1.json"]"#,
+        "",
+    );
+    let errs = invalid(with_env(&no_keys, &[]).unwrap_err());
+    assert!(
+        errs.iter().any(|e| e.contains("chain_b.signer_key_files")),
+        "{errs:?}"
+    );
+    let env_keys = no_keys.replace(
+        r#"connector = "connector.b.test.near""#,
+        "connector = \"connector.b.test.near\"\nsigner_keys_env = \"B_KEYS\"",
+    );
+    let errs = invalid(with_env(&env_keys, &[]).unwrap_err());
+    assert!(
+        errs.iter().any(|e| e.contains("signer_account")),
+        "{errs:?}"
+    );
+    let cfg = with_env(
+        &env_keys,
+        &[("XSC_CHAIN_B_SIGNER_ACCOUNT", "relayer.b.test.near")],
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.chain_b.signer_account.as_deref(),
+        Some("relayer.b.test.near")
+    );
+}
+
+#[test]
+fn the_instance_id_defaults_to_the_host() {
+    let cfg = with_env(&example_text(), &[]).unwrap();
+    assert!(!cfg.instance_id().is_empty());
+    let cfg = with_env(&example_text(), &[("XSC_RELAYER_INSTANCE_ID", "relayer-7")]).unwrap();
+    assert_eq!(cfg.instance_id(), "relayer-7");
 }

@@ -2,14 +2,16 @@
 //! destination chain.
 
 use super::{BlockSource, ChainTip, LightClientTarget, PendingSubmission, RelayError, Submitted};
+use crate::coordination::RelayGuard;
 use crate::rpc::types::lenient_int;
 use crate::rpc::{BlockRef, RpcClient};
-use crate::tx::{actions, TxError, TxSender, MAX_GAS_300T};
+use crate::tx::{actions, TxSender, MAX_GAS_300T};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use xsc_core::client::{Head, StoredBlock};
-use xsc_core::{CryptoHash, LightClientBlockView};
+use xsc_core::hashing::block_hash;
+use xsc_core::{CryptoHash, LightClientBlockLiteView, LightClientBlockView, NativeCrypto};
 
 /// The source chain's RPC node. It must keep the headers of the light client's head: a regular
 /// node does for a few epochs, an archival node always.
@@ -52,9 +54,27 @@ pub struct StoredRangeView {
 pub struct ContractTarget {
     /// Light client account.
     pub account: String,
+    /// The relay lane: the key that signs light client updates and nothing else.
     pub tx: Arc<TxSender>,
     /// Gas attached to `add_light_client_block` (at most 300 Tgas on older networks).
     pub gas: u64,
+    /// Several instances on one queue: only the holder of the relay lease submits, every block
+    /// transaction is recorded before it is sent, and blocks other instances submitted count
+    /// as the head once included ([`crate::coordination`]).
+    pub guard: Option<Arc<RelayGuard>>,
+}
+
+/// The head a light client block makes.
+fn head_of(block: &LightClientBlockView) -> Head {
+    let inner = &block.inner_lite;
+    Head {
+        height: inner.height,
+        hash: block_hash(&NativeCrypto, &LightClientBlockLiteView::from(block)),
+        epoch_id: inner.epoch_id,
+        next_epoch_id: inner.next_epoch_id,
+        block_merkle_root: inner.block_merkle_root,
+        timestamp: inner.timestamp,
+    }
 }
 
 impl ContractTarget {
@@ -63,7 +83,87 @@ impl ContractTarget {
             account: account.into(),
             tx,
             gas: MAX_GAS_300T,
+            guard: None,
         }
+    }
+
+    /// Relay under `guard` (several instances on one queue).
+    pub fn with_guard(mut self, guard: Arc<RelayGuard>) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// [`LightClientTarget::submit_block_nowait`] under the guard: learn the fate of earlier
+    /// submissions first, record the signed transaction before it is sent.
+    async fn submit_guarded(
+        &self,
+        guard: &Arc<RelayGuard>,
+        block: &LightClientBlockView,
+    ) -> Result<PendingSubmission, RelayError> {
+        if !guard.may_submit() {
+            return Err(RelayError::NotRelayer(guard.lease().name().to_string()));
+        }
+        guard.settle().await.map_err(RelayError::Coordination)?;
+        let head = head_of(block);
+        let height = head.height;
+        let args = borsh::to_vec(block).expect("borsh of a block");
+        let recorded = std::sync::Mutex::new(Vec::new());
+        let sent = self
+            .tx
+            .send_until_included_recorded(
+                &self.account,
+                vec![actions::function_call(
+                    "add_light_client_block",
+                    args,
+                    self.gas,
+                    0,
+                )],
+                |tx| {
+                    recorded
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(tx.hash.to_string());
+                    let (guard, tx, head) = (guard.clone(), tx.clone(), head.clone());
+                    async move { guard.record(&tx, &head).await }
+                },
+            )
+            .await;
+        let recorded = recorded.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (hash, pending) = match sent {
+            Ok(x) => x,
+            Err(e) => {
+                // Not known to have reached the chain: the next settle finds out.
+                for h in &recorded {
+                    guard.forget(h);
+                }
+                return Err(e.into());
+            }
+        };
+        let hash = hash.to_string();
+        // Earlier attempts of this call were refused as invalid (re-signed): never executable.
+        for h in recorded.iter().filter(|h| **h != hash) {
+            guard.settled(h, false).await;
+        }
+        guard.included(&hash).await;
+        let guard = guard.clone();
+        Ok(Box::pin(async move {
+            let out = match pending.await {
+                Ok(o) => o,
+                Err(e) => {
+                    guard.forget(&hash);
+                    return Err(e.into());
+                }
+            };
+            let failure = out.failure().map(|f| f.message.clone());
+            guard.settled(&hash, failure.is_none()).await;
+            if let Some(reason) = failure {
+                return Err(RelayError::Rejected { height, reason });
+            }
+            Ok(Submitted {
+                tx_hash: out.tx_hash(),
+                gas_burnt: out.total_gas_burnt(),
+            })
+        }))
     }
 
     fn rpc(&self) -> &RpcClient {
@@ -100,10 +200,23 @@ impl LightClientTarget for ContractTarget {
     /// Read with `optimistic` finality: our own last submission must be visible at once, or the
     /// next step would submit the same block again.
     async fn head(&self) -> Result<Head, RelayError> {
-        Ok(self
+        let head: Head = self
             .rpc()
             .view_call_json(&self.account, "head", &json!({}), BlockRef::Optimistic)
-            .await?)
+            .await?;
+        // A block another instance submitted counts once its transaction is in a block.
+        if let Some(g) = &self.guard {
+            if let Some(shared) = g.shared_head().await {
+                if shared.height > head.height {
+                    return Ok(shared);
+                }
+            }
+        }
+        Ok(head)
+    }
+
+    fn may_submit(&self) -> bool {
+        self.guard.as_ref().is_none_or(|g| g.may_submit())
     }
 
     async fn has_epoch_producers(&self, epoch_id: &CryptoHash) -> Result<bool, RelayError> {
@@ -120,6 +233,9 @@ impl LightClientTarget for ContractTarget {
     }
 
     async fn submit_block(&self, block: &LightClientBlockView) -> Result<Submitted, RelayError> {
+        if let Some(g) = &self.guard {
+            return self.submit_guarded(g, block).await?.await;
+        }
         let args = borsh::to_vec(block).expect("borsh of a block");
         let out = self
             .tx
@@ -141,11 +257,14 @@ impl LightClientTarget for ContractTarget {
         &self,
         block: &LightClientBlockView,
     ) -> Result<PendingSubmission, RelayError> {
+        if let Some(g) = &self.guard {
+            return self.submit_guarded(g, block).await;
+        }
         let args = borsh::to_vec(block).expect("borsh of a block");
         let height = block.inner_lite.height;
-        let prepared = self
+        let (_, pending) = self
             .tx
-            .broadcast_nowait(
+            .send_until_included(
                 &self.account,
                 vec![actions::function_call(
                     "add_light_client_block",
@@ -155,20 +274,8 @@ impl LightClientTarget for ContractTarget {
                 )],
             )
             .await?;
-        let tx = self.tx.clone();
         Ok(Box::pin(async move {
-            let sender = tx.signer().account_id().to_string();
-            let out = match tx.wait_for_outcome(&prepared.hash, &sender).await {
-                Ok(o) => o,
-                Err(e) => {
-                    // Never seen executed (dropped, or its nonce was taken): the next
-                    // transaction asks the node for the nonce again.
-                    if matches!(e, TxError::Unconfirmed { .. }) {
-                        tx.reset_nonce().await;
-                    }
-                    return Err(e.into());
-                }
-            };
+            let out = pending.await?;
             if let Some(f) = out.failure() {
                 return Err(RelayError::Rejected {
                     height,

@@ -80,6 +80,13 @@ pub enum RelayError {
     },
     #[error("catching up: still behind after {0} steps")]
     TooManySteps(u32),
+    /// Another instance holds this direction's relay lease: it submits, this one waits for its
+    /// blocks.
+    #[error("{0} is held by another instance")]
+    NotRelayer(String),
+    /// The record of earlier submissions could not be read or settled: nothing submitted.
+    #[error("relay coordination: {0}")]
+    Coordination(String),
 }
 
 /// The source chain's final block.
@@ -112,15 +119,21 @@ pub trait LightClientTarget: Send + Sync {
         &self,
         epoch_id: &CryptoHash,
     ) -> impl Future<Output = Result<bool, RelayError>> + Send;
+    /// Whether this relayer may submit blocks now (several instances on one queue: only the
+    /// holder of the relay lease does). Others wait for the holder's blocks.
+    fn may_submit(&self) -> bool {
+        true
+    }
     /// Submit a block; an on-chain refusal is [`RelayError::Rejected`].
     fn submit_block(
         &self,
         block: &LightClientBlockView,
     ) -> impl Future<Output = Result<Submitted, RelayError>> + Send;
-    /// Hand the block's transaction to the destination node and return as soon as the node has
-    /// it, without waiting for its execution: a transaction the same signer sends afterwards is
-    /// ordered after it (nonces), so it executes after the light client took the block. The
-    /// returned future resolves with the outcome. By default: [`Self::submit_block`], waited for.
+    /// Hand the block's transaction to the destination node and return as soon as it is
+    /// included in a block, without waiting for its execution: a transaction included later
+    /// (whatever key signed it) executes after it, so after the light client took the block.
+    /// The returned future resolves with the outcome. By default: [`Self::submit_block`],
+    /// waited for.
     fn submit_block_nowait(
         &self,
         block: &LightClientBlockView,
@@ -349,7 +362,11 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
     }
 
     /// Log, record and count a block whose transaction executed.
-    fn landed(&self, next: &NextBlock, submitted: Submitted) -> Result<RelayedInfo, RelayError> {
+    async fn landed(
+        &self,
+        next: &NextBlock,
+        submitted: Submitted,
+    ) -> Result<RelayedInfo, RelayError> {
         let inner = &next.block.inner_lite;
         let (height, epoch_id, hash, lean) = (inner.height, inner.epoch_id, next.hash, next.lean);
         info!(
@@ -357,14 +374,16 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             new_epoch = !next.same_epoch, gas = submitted.gas_burnt, "light client block relayed"
         );
         if let Some(store) = &self.store {
-            store.record_relayed_block(&RelayedBlock {
-                dest_chain: self.cfg.dest.clone(),
-                height,
-                hash,
-                epoch_id,
-                tx_hash: submitted.tx_hash.map(|h| h.to_string()),
-                relayed_at: now_ms(),
-            })?;
+            store
+                .record_relayed_block(&RelayedBlock {
+                    dest_chain: self.cfg.dest.clone(),
+                    height,
+                    hash,
+                    epoch_id,
+                    tx_hash: submitted.tx_hash.map(|h| h.to_string()),
+                    relayed_at: now_ms(),
+                })
+                .await?;
         }
         if let Some(m) = &self.metrics {
             let mode = if lean { "lean" } else { "full" };
@@ -388,6 +407,12 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
     /// One step: submit the source's next light client block after the head (or after the
     /// block in flight), if any, and wait for its execution.
     pub async fn relay_once(&self) -> Result<RelayStep, RelayError> {
+        if !self.target.may_submit() {
+            return Err(RelayError::NotRelayer(format!(
+                "{}->{}",
+                self.cfg.source, self.cfg.dest
+            )));
+        }
         let _guard = self.step_lock.lock().await;
         let head = self.effective_head().await?;
         let Some(next) = self.next_block(&head).await? else {
@@ -411,7 +436,7 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             }
             Err(e) => return Err(e),
         };
-        Ok(RelayStep::Relayed(self.landed(&next, submitted)?))
+        Ok(RelayStep::Relayed(self.landed(&next, submitted).await?))
     }
 
     /// Make sure the light client holds a block at height ≥ `min_height` (final on the source,
@@ -443,7 +468,14 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
                 tokio::time::sleep(self.cfg.poll_interval.min(FINALITY_POLL)).await;
                 continue;
             }
-            match self.relay_once().await? {
+            let step = match self.relay_once().await {
+                // Another instance relays: wait for its block like for an up-to-date source.
+                Err(RelayError::NotRelayer(_)) => RelayStep::UpToDate {
+                    head_height: head.height,
+                },
+                r => r?,
+            };
+            match step {
                 RelayStep::Relayed(_) => continue,
                 RelayStep::UpToDate { head_height } => {
                     if started.elapsed() >= timeout {
@@ -500,12 +532,12 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
     }
 
     /// Like [`Self::proof_head_for`], but without waiting for the light client update to
-    /// execute: the block is handed to the destination node and its head returned at once.
-    /// A delivery the same signer sends next is ordered after the update (nonces), and reaches
-    /// the light client (entry receipt, then the `verify_outcome` call) after the update's own
-    /// receipt executed, so the proof is checked against a stored block; this saves the ~2
-    /// destination blocks of waiting for the update per message leg. Should the update fail,
-    /// deliveries against its head are refused on chain with a retryable reason and retried.
+    /// execute: its head is returned once the update's transaction is included in a block
+    /// ([`LightClientTarget::submit_block_nowait`]). A delivery submitted after that is
+    /// included later, so it reaches the light client after the update's own receipt executed,
+    /// and the proof is checked against a stored block, whichever key signed it; this saves a
+    /// destination block or two of waiting per message leg. Should the update fail, deliveries
+    /// against its head are refused on chain with a temporary reason and retried.
     pub async fn proof_head_nowait(
         self: &Arc<Self>,
         proof_block: u64,
@@ -524,11 +556,17 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             // Only a final block above the proof block serves (see `ensure_height`).
             let tip = self.source.chain_tip().await?;
             if tip.final_height > proof_block {
-                if let Some(h) = self.relay_once_nowait().await? {
-                    if h.height > proof_block {
-                        return Ok(h);
+                match self.relay_once_nowait().await {
+                    Ok(Some(h)) => {
+                        if h.height > proof_block {
+                            return Ok(h);
+                        }
+                        continue;
                     }
-                    continue;
+                    Ok(None) => {}
+                    // Another instance relays (it sees the queued messages): wait for its block.
+                    Err(RelayError::NotRelayer(_)) => {}
+                    Err(e) => return Err(e),
                 }
             }
             if started.elapsed() >= timeout {
@@ -549,6 +587,12 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
         S: 'static,
         T: 'static,
     {
+        if !self.target.may_submit() {
+            return Err(RelayError::NotRelayer(format!(
+                "{}->{}",
+                self.cfg.source, self.cfg.dest
+            )));
+        }
         let _guard = self.step_lock.lock().await;
         let base = self.effective_head().await?;
         let Some(next) = self.next_block(&base).await? else {
@@ -563,7 +607,7 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             let height = next.block.inner_lite.height;
             match pending.await {
                 Ok(s) => {
-                    if let Err(e) = this.landed(&next, s) {
+                    if let Err(e) = this.landed(&next, s).await {
                         warn!(height, error = %e, "relayed block not recorded");
                     }
                 }

@@ -376,7 +376,7 @@ async fn keep_up_relays_only_on_epoch_change_and_records_state() {
         lag as u64,
         blocks[8].inner_lite.height - blocks[2].inner_lite.height
     );
-    let last = store.last_relayed_block("b").unwrap().unwrap();
+    let last = store.last_relayed_block("b").await.unwrap().unwrap();
     assert_eq!(
         (last.height, last.hash),
         (blocks[2].inner_lite.height, hash_of(&blocks[2]))

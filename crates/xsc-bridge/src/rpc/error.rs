@@ -23,9 +23,20 @@ pub enum RpcError {
     /// cause (`UNKNOWN_BLOCK`, `TIMEOUT_ERROR`, `INVALID_TRANSACTION`, ...; empty when absent).
     #[error("{0}")]
     Handler(Box<HandlerError>),
-    /// The reply was not the JSON we need.
+    /// The reply was a JSON-RPC result, but not of the shape this method returns.
     #[error("{method}: cannot parse reply: {detail}")]
     Parse { method: String, detail: String },
+    /// The endpoint answered something that is not a JSON-RPC reply (garbage, a truncated body,
+    /// a body over the size bound): the endpoint is at fault, another may answer.
+    #[error("{method}: bad reply: {detail}")]
+    BadReply { method: String, detail: String },
+    /// The endpoint serves another chain than the configured one (disabled).
+    #[error("RPC endpoint {endpoint} serves chain `{found}`, expected `{expected}`")]
+    WrongChain {
+        endpoint: String,
+        found: String,
+        expected: String,
+    },
 }
 
 /// A JSON-RPC error reply (boxed in [`RpcError::Handler`] to keep `Result`s small).
@@ -76,6 +87,23 @@ impl RpcError {
                     || (cause.is_empty() && message.contains("Timeout"))
             }
             RpcError::Parse { .. } => false,
+            RpcError::BadReply { .. } => true,
+            RpcError::WrongChain { .. } => false,
+        }
+    }
+
+    /// Whether the endpoint itself failed (no usable reply at all), rather than a node
+    /// answering with an error: such an endpoint cools down and the next one is tried.
+    pub fn is_endpoint_fault(&self) -> bool {
+        match self {
+            RpcError::Transport { status, .. } => match status {
+                None => true,
+                Some(s) => *s == 429 || *s == 408 || (500..600).contains(s),
+            },
+            RpcError::Timeout { .. } | RpcError::BadReply { .. } | RpcError::WrongChain { .. } => {
+                true
+            }
+            RpcError::Handler(_) | RpcError::Parse { .. } => false,
         }
     }
 
@@ -102,13 +130,16 @@ impl RpcError {
         }
     }
 
-    /// A short label for metrics: `transport`, `timeout`, `handler`, `parse`.
+    /// A short label for metrics: `transport`, `timeout`, `handler`, `parse`, `bad_reply`,
+    /// `wrong_chain`.
     pub fn kind(&self) -> &'static str {
         match self {
             RpcError::Transport { .. } => "transport",
             RpcError::Timeout { .. } => "timeout",
             RpcError::Handler(_) => "handler",
             RpcError::Parse { .. } => "parse",
+            RpcError::BadReply { .. } => "bad_reply",
+            RpcError::WrongChain { .. } => "wrong_chain",
         }
     }
 
@@ -131,8 +162,13 @@ impl RpcError {
         let cause = cause_obj
             .and_then(|c| c.get("name"))
             .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+            .map(str::to_string)
+            // JSON-RPC's own "method not found" (old nodes asked for `send_tx`).
+            .or_else(|| {
+                (err.get("code").and_then(Value::as_i64) == Some(-32601))
+                    .then(|| "METHOD_NOT_FOUND".to_string())
+            })
+            .unwrap_or_default();
         let info = cause_obj
             .and_then(|c| c.get("info"))
             .filter(|v| !v.is_null())

@@ -113,22 +113,18 @@ impl RpcClient {
         self.call("block", Value::Object(at.fields())).await
     }
 
-    /// The block at `height`, or `None` when the node answers `UNKNOWN_BLOCK` (a skipped height
-    /// when `height` is below the final head; not produced yet otherwise). Transport errors
-    /// and timeouts are retried; `UNKNOWN_BLOCK` is not.
+    /// The block at `height`, or `None` when every endpoint asked (each regular one, then the
+    /// archival one) answers `UNKNOWN_BLOCK` or a garbage-collected block. `None` is what the
+    /// nodes *say*, not a proof that no block exists: a lagging backend answers the same for a
+    /// block it has not processed yet. Chained indexing ([`crate::indexer`]) proves a skipped
+    /// height with the next block's `prev_hash` instead of trusting this.
     pub async fn block_if_exists(&self, height: u64) -> Result<Option<BlockView>, RpcError> {
-        let r = self
-            .call_with(
-                "block",
-                json!({ "block_id": height }),
-                self.retry_policy(),
-                |e| e.is_retryable() && !e.is_cause("UNKNOWN_BLOCK"),
-            )
-            .await;
-        match r {
-            Ok(v) => parse_result("block", v).map(Some),
-            Err(e) if e.is_cause("UNKNOWN_BLOCK") => Ok(None),
-            Err(e) => Err(e),
+        match self
+            .call_everywhere("block", json!({ "block_id": height }))
+            .await?
+        {
+            Some(v) => parse_result("block", v).map(Some),
+            None => Ok(None),
         }
     }
 

@@ -18,10 +18,10 @@ fn fast_retry(max_retries: u32) -> RetryPolicy {
 
 fn client(url: &str, retries: u32) -> RpcClient {
     RpcClient::new(RpcClientConfig {
-        url: url.to_string(),
         header: None,
         timeout: Duration::from_secs(5),
         retry: fast_retry(retries),
+        ..RpcClientConfig::new(url.to_string())
     })
     .unwrap()
 }
@@ -342,7 +342,7 @@ async fn block_if_exists_maps_unknown_block_to_none_without_retrying() {
     .await;
     let c = client(&mock.url, 3);
     assert!(c.block_if_exists(77).await.unwrap().is_none());
-    assert_eq!(mock.count(), 1);
+    assert_eq!(mock.count(), 1, "one endpoint, asked once");
     // The plain `block` call retries UNKNOWN_BLOCK (a height just announced elsewhere).
     let e = c.block(BlockRef::Height(77)).await.unwrap_err();
     assert!(e.is_cause("UNKNOWN_BLOCK"));
@@ -460,20 +460,20 @@ async fn slow_replies_time_out_and_are_retried() {
     })
     .await;
     let c = RpcClient::new(RpcClientConfig {
-        url: mock.url.clone(),
         header: None,
         timeout: Duration::from_millis(200),
         retry: fast_retry(0),
+        ..RpcClientConfig::new(mock.url.clone())
     })
     .unwrap();
     let e = c.status().await.unwrap_err();
     assert!(matches!(e, RpcError::Timeout { .. }), "{e:?}");
     assert!(e.is_retryable());
     let c = RpcClient::new(RpcClientConfig {
-        url: mock.url.clone(),
         header: None,
         timeout: Duration::from_millis(200),
         retry: fast_retry(2),
+        ..RpcClientConfig::new(mock.url.clone())
     })
     .unwrap();
     assert_eq!(c.status().await.unwrap().chain_id, "testnet");
@@ -501,13 +501,13 @@ async fn the_extra_header_is_sent_and_not_printed() {
     let status = fixture_result("status-current.json");
     let mock = MockRpc::start(move |_, _, _| Reply::Result(status.clone())).await;
     let c = RpcClient::new(RpcClientConfig {
-        url: mock.url.clone(),
         header: Some(RpcHeader {
             name: "x-api-key".into(),
             value: "s3cret".into(),
         }),
         timeout: Duration::from_secs(5),
         retry: fast_retry(0),
+        ..RpcClientConfig::new(format!("{}/v1/?apiKey=s3cret", mock.url))
     })
     .unwrap();
     c.status().await.unwrap();
@@ -517,6 +517,7 @@ async fn the_extra_header_is_sent_and_not_printed() {
         "{headers:?}"
     );
     assert!(!format!("{c:?}").contains("s3cret"));
+    assert!(!c.endpoints().join(" ").contains("s3cret"));
 }
 
 #[test]
@@ -529,4 +530,218 @@ fn invalid_setup_is_rejected() {
         value: "x".into(),
     });
     assert!(RpcClient::new(cfg).is_err());
+}
+
+// ---- several endpoints, archival, bounds ------------------------------------------------------
+
+fn multi(urls: &[&str], archival: Option<&str>, retries: u32) -> RpcClient {
+    RpcClient::new(RpcClientConfig {
+        urls: urls.iter().map(|u| u.to_string()).collect(),
+        archival_url: archival.map(str::to_string),
+        timeout: Duration::from_secs(5),
+        retry: fast_retry(retries),
+        ..RpcClientConfig::new(urls[0].to_string())
+    })
+    .unwrap()
+}
+
+/// Records what the client reports.
+#[derive(Default)]
+struct Seen {
+    failed: std::sync::Mutex<Vec<(String, String)>>,
+    up: std::sync::Mutex<Vec<(String, bool)>>,
+}
+
+impl RpcObserver for Seen {
+    fn request_failed(&self, endpoint: &str, kind: &str) {
+        self.failed
+            .lock()
+            .unwrap()
+            .push((endpoint.into(), kind.into()));
+    }
+    fn endpoint_up(&self, endpoint: &str, up: bool) {
+        self.up.lock().unwrap().push((endpoint.into(), up));
+    }
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_hands_over_to_the_next_at_once_and_stays_out() {
+    let status = fixture_result("status-current.json");
+    let down = MockRpc::start(|_, _, _| Reply::Http(503, "upstream down".into())).await;
+    let up = MockRpc::start(move |_, _, _| Reply::Result(status.clone())).await;
+    let c = multi(&[&down.url, &up.url], None, 3);
+    let seen = std::sync::Arc::new(Seen::default());
+    c.set_observer(seen.clone());
+    let started = Instant::now();
+    assert_eq!(c.status().await.unwrap().chain_id, "testnet");
+    // No backoff sleep when another endpoint is ready.
+    assert!(
+        started.elapsed() < Duration::from_millis(40),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((down.count(), up.count()), (1, 1));
+    // The next requests go straight to the working endpoint.
+    for _ in 0..3 {
+        c.status().await.unwrap();
+    }
+    assert_eq!((down.count(), up.count()), (1, 4));
+    assert!(c.current_endpoint().starts_with("rpc1 http://127.0.0.1:"));
+    assert_eq!(
+        *seen.failed.lock().unwrap(),
+        vec![("rpc0".to_string(), "transport".to_string())]
+    );
+    assert_eq!(*seen.up.lock().unwrap(), vec![("rpc0".to_string(), false)]);
+}
+
+#[tokio::test]
+async fn garbage_truncated_and_oversized_replies_are_the_endpoints_fault() {
+    let status = fixture_result("status-current.json");
+    let big = json!({"jsonrpc": "2.0", "id": "1", "result": "x".repeat(10_000)}).to_string();
+    for (bad, what) in [
+        (
+            Reply::Http(200, "<html>502 Bad Gateway</html>".into()),
+            "not JSON",
+        ),
+        (
+            Reply::Http(200, r#"{"jsonrpc":"2.0","id":"1","result":{"chain_"#.into()),
+            "not JSON",
+        ),
+        (
+            Reply::Http(200, r#"{"jsonrpc":"2.0","id":"1"}"#.into()),
+            "neither result nor error",
+        ),
+        (Reply::Http(200, big.clone()), "bound"),
+    ] {
+        let bad_mock = MockRpc::start(move |_, _, _| bad.clone()).await;
+        let alone = RpcClient::new(RpcClientConfig {
+            max_reply_bytes: 4096,
+            retry: RetryPolicy::none(),
+            ..RpcClientConfig::new(bad_mock.url.clone())
+        })
+        .unwrap();
+        let e = alone.status().await.unwrap_err();
+        assert!(matches!(e, RpcError::BadReply { .. }), "{what}: {e:?}");
+        assert!(e.to_string().contains(what), "{e}");
+        assert!(e.is_retryable() && e.is_endpoint_fault());
+        // With a second endpoint, the request succeeds there.
+        let st = status.clone();
+        let good = MockRpc::start(move |_, _, _| Reply::Result(st.clone())).await;
+        let c = RpcClient::new(RpcClientConfig {
+            urls: vec![bad_mock.url.clone(), good.url.clone()],
+            max_reply_bytes: 4096,
+            retry: fast_retry(2),
+            ..RpcClientConfig::new(bad_mock.url.clone())
+        })
+        .unwrap();
+        assert_eq!(c.status().await.unwrap().chain_id, "testnet", "{what}");
+    }
+}
+
+#[tokio::test]
+async fn a_lagging_backend_answering_unknown_block_is_passed_over() {
+    let block = fixture_result("block-current.json");
+    let lagging = MockRpc::start(|_, _, _| {
+        Reply::Error(handler_error(
+            "UNKNOWN_BLOCK",
+            "DB Not Found Error: BLOCK HEIGHT: 77",
+        ))
+    })
+    .await;
+    let b2 = block.clone();
+    let synced = MockRpc::start(move |_, _, _| Reply::Result(b2.clone())).await;
+    let c = multi(&[&lagging.url, &synced.url], None, 2);
+    assert!(c.block(BlockRef::Height(77)).await.is_ok());
+    // block_if_exists asks every endpoint before saying "unknown".
+    let c = multi(&[&lagging.url, &synced.url], None, 0);
+    assert!(c.block_if_exists(77).await.unwrap().is_some());
+    let c = multi(&[&lagging.url, &lagging.url], None, 0);
+    assert!(c.block_if_exists(77).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_archival_endpoint_answers_what_regular_nodes_forgot() {
+    let block = fixture_result("block-current.json");
+    let forgot = MockRpc::start(|_, m, _| match m {
+        "block" => Reply::Error(handler_error(
+            "GARBAGE_COLLECTED_BLOCK",
+            "garbage collected",
+        )),
+        _ => Reply::Error(handler_error("UNKNOWN_CHUNK", "DB Not Found Error: chunk")),
+    })
+    .await;
+    let b2 = block.clone();
+    let archive = MockRpc::start(move |_, m, _| match m {
+        "block" => Reply::Result(b2.clone()),
+        _ => Reply::Error(handler_error("UNKNOWN_CHUNK", "not even here")),
+    })
+    .await;
+    let c = multi(&[&forgot.url], Some(&archive.url), 0);
+    assert!(c.block(BlockRef::Height(5)).await.is_ok());
+    assert!(c.block_if_exists(5).await.unwrap().is_some());
+    let e = c.chunk(&CryptoHash([1; 32])).await.unwrap_err();
+    assert!(e.mentions("not even here"), "{e}");
+    assert!(c.endpoints().iter().any(|e| e.starts_with("archival ")));
+    // Errors that are not missing data are not sent to the archive.
+    let before = archive.count();
+    let strict = MockRpc::start(|_, _, _| {
+        Reply::Error(
+            json!({"name": "REQUEST_VALIDATION_ERROR", "cause": {"name": "PARSE_ERROR", "info": {}},
+                            "code": -32700, "message": "Parse error", "data": "bad"}),
+        )
+    })
+    .await;
+    let c = multi(&[&strict.url], Some(&archive.url), 0);
+    assert!(c.block(BlockRef::Height(5)).await.is_err());
+    assert_eq!(archive.count(), before);
+}
+
+#[tokio::test]
+async fn an_endpoint_serving_another_chain_is_disabled() {
+    let status = fixture_result("status-current.json"); // chain_id "testnet"
+    let wrong = {
+        let st = status.clone();
+        MockRpc::start(move |_, _, _| {
+            let mut s = st.clone();
+            s["chain_id"] = json!("mainnet");
+            Reply::Result(s)
+        })
+        .await
+    };
+    let right = MockRpc::start(move |_, _, _| Reply::Result(status.clone())).await;
+    let cfg = |urls: Vec<String>| RpcClientConfig {
+        urls,
+        expect_chain_id: Some("testnet".into()),
+        retry: fast_retry(3),
+        ..RpcClientConfig::new("http://127.0.0.1:1")
+    };
+    let c = RpcClient::new(cfg(vec![wrong.url.clone(), right.url.clone()])).unwrap();
+    for _ in 0..3 {
+        assert_eq!(c.status().await.unwrap().chain_id, "testnet");
+    }
+    // The wrong endpoint was asked once (its status), then never again; the right one was
+    // checked once and then served.
+    assert_eq!(wrong.count(), 1);
+    assert_eq!(right.count(), 4);
+    let c = RpcClient::new(cfg(vec![wrong.url.clone()])).unwrap();
+    let e = c.status().await.unwrap_err();
+    assert!(matches!(e, RpcError::WrongChain { .. }), "{e:?}");
+    assert!(!e.is_retryable());
+}
+
+#[test]
+fn urls_are_shown_without_their_secrets() {
+    assert_eq!(
+        redact_url("https://rpc.testnet.near.org"),
+        "https://rpc.testnet.near.org"
+    );
+    assert_eq!(
+        redact_url("https://user:pw@rpc.example.com:8443/v1/KEY123?apikey=KEY123"),
+        "https://rpc.example.com:8443/…"
+    );
+    assert_eq!(redact_url("not a url KEY123"), "<invalid url>");
+    let c = RpcClient::new(RpcClientConfig::new("https://rpc.example.com/KEY123")).unwrap();
+    assert!(!format!("{c:?}").contains("KEY123"));
+    let e = RpcClient::new(RpcClientConfig::new("ftp://x/KEY123")).unwrap_err();
+    assert!(!e.to_string().contains("KEY123"), "{e}");
 }

@@ -33,6 +33,14 @@ pub(crate) mod lenient_int {
         }
     }
 
+    pub fn opt_u128<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u128>, D::Error> {
+        match Option::<StrOrNum>::deserialize(d)? {
+            None => Ok(None),
+            Some(StrOrNum::Num(n)) => Ok(Some(n as u128)),
+            Some(StrOrNum::Str(s)) => s.parse().map(Some).map_err(de::Error::custom),
+        }
+    }
+
     pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
         match Option::<StrOrNum>::deserialize(d)? {
             None => Ok(None),
@@ -357,6 +365,9 @@ pub struct CallResult {
 pub struct AccountInfo {
     /// sha256 of the deployed code; all-zero (`11111111111111111111111111111111`) without code.
     pub code_hash: CryptoHash,
+    /// Balance, yoctoNEAR.
+    #[serde(default, deserialize_with = "lenient_int::opt_u128")]
+    pub amount: Option<u128>,
     #[serde(default, deserialize_with = "lenient_int::opt_u64")]
     pub storage_usage: Option<u64>,
 }

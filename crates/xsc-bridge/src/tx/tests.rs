@@ -8,8 +8,18 @@ fn decode(b64: &str) -> SignedTransaction {
     signed_tx(b64)
 }
 
+/// A sender on a mock that plays an old node (`broadcast_tx_commit` only) unless the test
+/// asks for another submission mode.
 fn sender(url: &str, opts: TxOptions) -> TxSender {
     test_sender(url, "relayer.test.near", "relayer", opts)
+}
+
+/// The default options with `broadcast_tx_commit` (what the mocks below answer).
+fn commit() -> TxOptions {
+    TxOptions {
+        submit: SubmitMode::BroadcastCommit,
+        ..TxOptions::default()
+    }
 }
 
 fn block_reply() -> Reply {
@@ -33,7 +43,7 @@ async fn nonce_is_fetched_once_then_incremented_and_signatures_verify() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let a = tx
         .call_function(
             "lc.b.test.near",
@@ -116,7 +126,7 @@ async fn invalid_nonce_resyncs_and_re_signs() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let mut hashes = Vec::new();
     let out = tx
         .send_with("lc.b.test.near", vec![actions::transfer(1)], |h| {
@@ -156,7 +166,7 @@ async fn old_node_invalid_nonce_without_cause_is_recognised() {
         m => panic!("unexpected {m}"),
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let out = tx
         .send("connector.b.test.near", vec![actions::transfer(1)])
         .await
@@ -181,7 +191,7 @@ async fn other_invalid_transactions_are_errors() {
             "code": -32000, "message": "Server error", "data": {"TxExecutionError": {"InvalidTxError": {"NotEnoughBalance": {}}}}})),
     })
     .await;
-    let e = sender(&mock.url, TxOptions::default())
+    let e = sender(&mock.url, commit())
         .send("x.test.near", vec![actions::transfer(1)])
         .await
         .unwrap_err();
@@ -200,6 +210,7 @@ async fn a_timeout_is_followed_by_polling_tx_status() {
     .await;
     let opts = TxOptions {
         status_poll: Duration::from_millis(20),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let tx = sender(&mock.url, opts);
@@ -225,6 +236,7 @@ async fn unknown_transaction_is_polled_until_the_deadline() {
     let opts = TxOptions {
         status_poll: Duration::from_millis(20),
         status_timeout: Duration::from_millis(100),
+        submit: SubmitMode::BroadcastCommit,
         ..Default::default()
     };
     let e = sender(&mock.url, opts)
@@ -248,7 +260,7 @@ async fn create_account_sends_create_transfer_add_key() {
         }
     })
     .await;
-    let tx = sender(&mock.url, TxOptions::default());
+    let tx = sender(&mock.url, commit());
     let new_key = TxSigner::from_seed("lc.relayer.test.near", "lc")
         .unwrap()
         .public_key();
@@ -282,5 +294,285 @@ fn rejections_are_found_in_nested_json() {
     assert_eq!(
         rejection_in(&json!({"InvalidTxError": {"NotEnoughBalance": {}}}), ""),
         None
+    );
+}
+
+// ---- nonce lanes ------------------------------------------------------------------------------
+
+fn invalid_nonce_without_details() -> Reply {
+    Reply::Error(json!({"name": "HANDLER_ERROR",
+        "cause": {"name": "INVALID_TRANSACTION", "info": {}},
+        "code": -32000, "message": "Server error", "data": "InvalidNonce"}))
+}
+
+#[tokio::test]
+async fn a_lane_never_lowers_its_nonce() {
+    let seen: Seen = Arc::default();
+    let s2 = seen.clone();
+    let views = Arc::new(StdMutex::new(0));
+    let v2 = views.clone();
+    let mock = MockRpc::start(move |_, method, params| match method {
+        // The first view says 10; later ones come from a stale node and say 5.
+        "query" => {
+            let mut n = v2.lock().unwrap();
+            *n += 1;
+            Reply::Result(
+                json!({"nonce": if *n == 1 { 10 } else { 5 }, "permission": "FullAccess"}),
+            )
+        }
+        "block" => block_reply(),
+        "broadcast_tx_commit" => {
+            let st = decode(params[0].as_str().unwrap());
+            let nonce = st.transaction.nonce().nonce();
+            s2.lock().unwrap().push(st);
+            if nonce == 14 {
+                invalid_nonce_without_details()
+            } else {
+                Reply::Result(fixture_result("tx-success.json"))
+            }
+        }
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let tx = sender(&mock.url, commit());
+    for _ in 0..4 {
+        tx.send("x.test.near", vec![actions::transfer(1)])
+            .await
+            .unwrap();
+    }
+    let nonces: Vec<u64> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.transaction.nonce().nonce())
+        .collect();
+    // 14 was refused without the key's nonce; the node's (stale) 5 does not pull the lane back.
+    assert_eq!(nonces, vec![11, 12, 13, 14, 15]);
+    assert_eq!(
+        *views.lock().unwrap(),
+        2,
+        "fetched at start and once to re-synchronise"
+    );
+    assert_eq!(tx.nonce_resyncs(), 1);
+    assert_eq!(tx.local_nonce().await, Some(15));
+}
+
+#[tokio::test]
+async fn a_lane_hands_transactions_over_in_nonce_order_with_many_in_flight() {
+    let arrivals: Arc<StdMutex<Vec<u64>>> = Arc::default();
+    let a2 = arrivals.clone();
+    let mock = MockRpc::start(move |_, method, params| match method {
+        "query" => Reply::Result(json!({"nonce": 100, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "broadcast_tx_commit" => {
+            let st = decode(params[0].as_str().unwrap());
+            a2.lock().unwrap().push(st.transaction.nonce().nonce());
+            // Execution takes a while; the node answers only then.
+            Reply::Delay(
+                Duration::from_millis(400),
+                Box::new(Reply::Result(fixture_result("tx-success.json"))),
+            )
+        }
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let opts = TxOptions {
+        accept_window: Duration::from_millis(30),
+        submit: SubmitMode::BroadcastCommit,
+        ..Default::default()
+    };
+    let tx = Arc::new(sender(&mock.url, opts));
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            tx.send("x.test.near", vec![actions::transfer(1)])
+                .await
+                .unwrap()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(tx.in_flight() >= 4, "in flight: {}", tx.in_flight());
+    for t in tasks {
+        assert!(t.await.unwrap().is_success());
+    }
+    let arrived = arrivals.lock().unwrap().clone();
+    assert_eq!(
+        arrived,
+        (101..=106).collect::<Vec<_>>(),
+        "reached the node in nonce order"
+    );
+    // Six executions of 400 ms overlapped: far less than 6 x 400 ms.
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(tx.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_record_submits_nothing() {
+    let mock = MockRpc::start(|_, method, _| match method {
+        "query" => Reply::Result(json!({"nonce": 1, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        m => panic!("nothing may be submitted, got {m}"),
+    })
+    .await;
+    let tx = sender(&mock.url, commit());
+    let e = tx
+        .send_recorded("x.test.near", vec![actions::transfer(1)], |_| async {
+            Err("lease lost".to_string())
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, TxError::NotRecorded(ref m) if m == "lease lost"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn send_until_included_returns_at_inclusion_and_the_outcome_later() {
+    let mock = MockRpc::start(|_, method, params| match method {
+        "query" => Reply::Result(json!({"nonce": 1, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "send_tx" => {
+            assert_eq!(params["wait_until"], "INCLUDED");
+            Reply::Result(json!({"final_execution_status": "INCLUDED"}))
+        }
+        "tx" => Reply::Result(fixture_result("tx-success.json")),
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let opts = TxOptions {
+        status_poll: Duration::from_millis(20),
+        submit: SubmitMode::BroadcastCommit,
+        ..Default::default()
+    };
+    let tx = sender(&mock.url, opts);
+    let (hash, pending) = tx
+        .send_until_included("lc.test.near", vec![actions::transfer(1)])
+        .await
+        .unwrap();
+    let methods: Vec<String> = mock.recorded().iter().map(|r| r.method.clone()).collect();
+    assert!(
+        !methods.contains(&"tx".to_string()),
+        "returned before asking for the outcome"
+    );
+    let out = pending.await.unwrap();
+    assert!(out.is_success());
+    let status_req = mock
+        .recorded()
+        .into_iter()
+        .find(|r| r.method == "tx")
+        .unwrap();
+    assert_eq!(status_req.params[0], hash.to_string());
+}
+
+#[tokio::test]
+async fn old_nodes_without_send_tx_wait_for_execution_instead() {
+    let mock = MockRpc::start(|_, method, _| match method {
+        "query" => Reply::Result(json!({"nonce": 1, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "send_tx" => {
+            Reply::Error(json!({"code": -32601, "message": "Method not found", "data": "send_tx"}))
+        }
+        "broadcast_tx_commit" => Reply::Result(fixture_result("tx-success.json")),
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let tx = sender(&mock.url, commit());
+    for _ in 0..2 {
+        let (_, pending) = tx
+            .send_until_included("lc.test.near", vec![actions::transfer(1)])
+            .await
+            .unwrap();
+        assert!(pending.await.unwrap().is_success());
+    }
+    let methods: Vec<String> = mock.recorded().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(
+        methods.iter().filter(|m| *m == "send_tx").count(),
+        1,
+        "asked once: {methods:?}"
+    );
+    assert_eq!(
+        methods
+            .iter()
+            .filter(|m| *m == "broadcast_tx_commit")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_immediate_rejection_is_an_error_not_a_pending_outcome() {
+    let mock = MockRpc::start(|_, method, _| match method {
+        "query" => Reply::Result(json!({"nonce": 1, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        _ => Reply::Error(json!({"name": "HANDLER_ERROR",
+            "cause": {"name": "INVALID_TRANSACTION", "info": {"NotEnoughBalance": {}}},
+            "code": -32000, "message": "Server error",
+            "data": {"TxExecutionError": {"InvalidTxError": {"NotEnoughBalance": {}}}}})),
+    })
+    .await;
+    let tx = sender(&mock.url, commit());
+    let e = tx
+        .send_until_included("lc.test.near", vec![actions::transfer(1)])
+        .await
+        .err()
+        .expect("refused at once");
+    assert!(
+        matches!(e, TxError::Invalid(ref m) if m.contains("NotEnoughBalance")),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_acceptance_window_follows_the_endpoint_reply_time() {
+    let arrivals: Arc<StdMutex<Vec<u64>>> = Arc::default();
+    let a2 = arrivals.clone();
+    let mock = MockRpc::start(move |_, method, params| match method {
+        "query" => Reply::Result(json!({"nonce": 7, "permission": "FullAccess"})),
+        "block" => block_reply(),
+        "broadcast_tx_commit" => {
+            let st = decode(params[0].as_str().unwrap());
+            a2.lock().unwrap().push(st.transaction.nonce().nonce());
+            Reply::Delay(
+                Duration::from_millis(600),
+                Box::new(Reply::Result(fixture_result("tx-success.json"))),
+            )
+        }
+        m => panic!("unexpected {m}"),
+    })
+    .await;
+    let tx = Arc::new(sender(&mock.url, TxOptions::default()));
+    // Before any reply the window is the maximum; a loopback node answers in about a
+    // millisecond, so after a few quick requests it is the minimum.
+    assert_eq!(tx.accept_window(), Duration::from_millis(300));
+    for _ in 0..4 {
+        tx.rpc().block(crate::rpc::BlockRef::Final).await.unwrap();
+    }
+    assert_eq!(tx.accept_window(), Duration::from_millis(20));
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            tx.send("x.test.near", vec![actions::transfer(1)])
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_success());
+    }
+    assert_eq!(*arrivals.lock().unwrap(), (8..=15).collect::<Vec<_>>());
+    // 8 executions of 600 ms overlap; a 300 ms window would take 2.1 s to hand them over.
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
     );
 }

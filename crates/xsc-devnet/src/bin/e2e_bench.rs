@@ -7,16 +7,28 @@
 //!   stopped, then the service starts and delivers the N calls (A → B) and their N responses
 //!   (B → A);
 //! - gas per message: delivery transactions plus the light client updates of that direction,
-//!   divided by the messages delivered.
+//!   divided by the messages delivered;
+//! - round-trip latency under load: LOAD greetings are sent at once with the service running
+//!   (the queue holds hundreds of messages), and each one's round trip is measured exactly, in
+//!   blocks and seconds of chain A: from the block that included the user's transaction to the
+//!   block that executed the dapp's callback (found through the queue: the call's delivery
+//!   names the receipt that emitted the response, whose delivery transaction executed the
+//!   callback). Reported as p50 and p99.
 //!
-//! `cargo run --release -p xsc-devnet --bin e2e_bench -- [N] [ROUND_TRIPS]` (needs a neard
-//! sandbox binary and `res/*.wasm`).
+//! `cargo run --release -p xsc-devnet --bin e2e_bench -- [N] [ROUND_TRIPS] [LOAD]` (needs a
+//! neard sandbox binary and `res/*.wasm`; LOAD 0 skips the load part).
 
+use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use xsc_bridge::queue::EventState;
+use xsc_bridge::events::parse_transport;
+use xsc_bridge::queue::{EventState, ListFilter};
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, RpcClient};
 use xsc_bridge::service::{Service, ServiceOptions};
+use xsc_bridge::signer::TxSigner;
+use xsc_bridge::tx::{TxOptions, TxSender, MAX_GAS_300T};
 use xsc_devnet::demo::{self, LocalPair, PairOptions};
 use xsc_devnet::localnet::{find_neard, MISSING_BIN};
 
@@ -74,7 +86,8 @@ async fn exact_round_trip(
     let start = receipt_height(rpc, sent, &pair.deployed[0].accounts.connector).await?;
     let last = svc
         .store
-        .list(Some(EventState::Delivered), 100_000)
+        .list(&ListFilter::state(EventState::Delivered, 100_000))
+        .await
         .map_err(|e| e.to_string())?
         .into_iter()
         .filter(|e| e.kind == "cross_call_response" && e.dest_chain == pair.name(0))
@@ -104,6 +117,7 @@ async fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
     let trips: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let load: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(500);
     // Timestamped service logs on stderr (`RUST_LOG=xsc_bridge=debug` for the latency trace).
     let _ = xsc_bridge::logging::init(xsc_bridge::logging::LogFormat::Compact, "warn");
     let Some(bin) = find_neard() else {
@@ -203,6 +217,13 @@ async fn main() -> Result<(), String> {
         ));
     }
     svc.shutdown(Duration::from_secs(30)).await;
+
+    // 3. Round trips while hundreds of messages are queued.
+    let under_load = if load > 0 {
+        Some(latency_under_load(&pair, load).await?)
+    } else {
+        None
+    };
     pair.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -224,5 +245,230 @@ async fn main() -> Result<(), String> {
     for l in per_dir {
         println!("{l}");
     }
+    if let Some(l) = under_load {
+        println!("{l}");
+    }
     Ok(())
+}
+
+/// One greeting sent during the load phase.
+struct Sent {
+    request_id: u64,
+    /// Sequence number of its `cross_call` on the A → B channel.
+    nsn: u64,
+    /// Block of chain A that included the user's transaction.
+    block: xsc_core::CryptoHash,
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Height and timestamp (ms) of a block of chain A.
+async fn block_at(rpc: &RpcClient, h: xsc_core::CryptoHash) -> Result<(u64, u64), String> {
+    let b = rpc
+        .block(BlockRef::Hash(h))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((
+        b.header.height,
+        b.header.timestamp_ns().unwrap_or(0) / 1_000_000,
+    ))
+}
+
+/// Send `load` greetings from chain A at once (the service running), wait for every callback,
+/// and measure each round trip exactly from the queue's records.
+async fn latency_under_load(pair: &LocalPair, load: usize) -> Result<String, String> {
+    let svc = pair.start_service(ServiceOptions::default()).await?;
+    // A sender of its own with a short acceptance window, so that hundreds of transactions are
+    // handed over in seconds (the users' sender is not used meanwhile: one key, one nonce lane).
+    let signer = TxSigner::from_key_file(&pair.nodes[0].key_file).map_err(|e| e.to_string())?;
+    let fast = Arc::new(TxSender::new(
+        pair.rpcs[0].clone(),
+        Arc::new(signer),
+        TxOptions {
+            accept_window: Duration::from_millis(20),
+            ..TxOptions::default()
+        },
+    ));
+    let (a, b) = (pair.name(0).to_string(), pair.name(1).to_string());
+    // Queue depth, sampled every second.
+    let depth = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+    let sampler = {
+        let (store, depth, b) = (svc.store.clone(), depth.clone(), b.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Ok(c) = store.counts(Some(&b)).await {
+                    depth.lock().unwrap().push(c.pending + c.delivering);
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..load {
+        let fast = fast.clone();
+        let (caller, greeter) = (
+            pair.deployed[0].accounts.cross_call.clone(),
+            pair.deployed[1].accounts.greeter.clone(),
+        );
+        tasks.spawn(async move {
+            let args = json!({ "greeter": greeter, "name": format!("load{i}") });
+            let out = fast
+                .call_function(
+                    &caller,
+                    "greet_remote",
+                    serde_json::to_vec(&args).expect("json"),
+                    MAX_GAS_300T,
+                    0,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let id: Value = out
+                .success_json()
+                .ok_or("greet_remote failed")?
+                .map_err(|e| e.to_string())?;
+            let request_id = id
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| id.as_u64())
+                .ok_or("request id")?;
+            let nsn = out
+                .logs()
+                .find_map(parse_transport)
+                .ok_or("no cross_call event")?
+                .nsn;
+            let block = out
+                .transaction_outcome
+                .as_ref()
+                .and_then(|o| o.block_hash)
+                .ok_or("no block")?;
+            Ok::<_, String>(Sent {
+                request_id,
+                nsn,
+                block,
+            })
+        });
+    }
+    let mut sent = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        sent.push(r.map_err(|e| e.to_string())??);
+    }
+    let sent_in = started.elapsed();
+    println!(
+        "{load} greetings sent from {a} in {:.1} s",
+        sent_in.as_secs_f64()
+    );
+    // Every callback in.
+    let mut left: Vec<u64> = sent.iter().map(|s| s.request_id).collect();
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    while !left.is_empty() {
+        let mut still = Vec::new();
+        for id in left {
+            let r: Value = demo::view(
+                &pair.rpcs[0],
+                &pair.deployed[0].accounts.cross_call,
+                "get_result",
+                json!({ "request_id": id.to_string() }),
+            )
+            .await?;
+            if r.is_null() || r.get("state").and_then(Value::as_str) == Some("pending") {
+                still.push(id);
+            }
+        }
+        left = still;
+        if Instant::now() > deadline {
+            return Err(format!("{} callbacks missing after an hour", left.len()));
+        }
+        if !left.is_empty() {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+    let all_in = started.elapsed();
+    // Exact heights through the queue's records.
+    let settle = Instant::now() + Duration::from_secs(120);
+    while xsc_bridge::service::open_events(svc.store.as_ref())
+        .await
+        .map_err(|e| e.to_string())?
+        > 0
+        && Instant::now() < settle
+    {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    sampler.abort();
+    let delivered = svc
+        .store
+        .list(&ListFilter::state(EventState::Delivered, 1_000_000))
+        .await
+        .map_err(|e| e.to_string())?;
+    let calls: HashMap<u64, &xsc_bridge::queue::StoredEvent> = delivered
+        .iter()
+        .filter(|e| e.kind == "cross_call" && e.dest_chain == b)
+        .filter_map(|e| e.nsn.map(|n| (n, e)))
+        .collect();
+    let relayer = pair.config.chains()[0]
+        .load_signer()
+        .map_err(|e| e.to_string())?
+        .account_id()
+        .to_string();
+    let rpc = &pair.rpcs[0];
+    let (mut blocks, mut secs) = (Vec::new(), Vec::new());
+    for s in &sent {
+        let call = calls
+            .get(&s.nsn)
+            .ok_or_else(|| format!("call nsn {} not delivered in the queue", s.nsn))?;
+        let responses: Vec<xsc_core::CryptoHash> = call
+            .delivery
+            .as_ref()
+            .and_then(|d| d.get("responses"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
+            .unwrap_or_default();
+        let resp = svc
+            .store
+            .find_by_outcomes(&b, &responses)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|e| e.kind == "cross_call_response")
+            .ok_or_else(|| format!("no response of call {}", s.nsn))?;
+        let tx: xsc_core::CryptoHash = resp
+            .delivery_tx
+            .as_deref()
+            .ok_or("response without delivery transaction")?
+            .parse()
+            .map_err(|e| format!("{e:?}"))?;
+        let out = rpc
+            .tx_status(&tx, &relayer)
+            .await
+            .map_err(|e| e.to_string())?;
+        let cb = out
+            .receipts_outcome
+            .iter()
+            .find(|o| o.outcome.executor_id == pair.deployed[0].accounts.cross_call)
+            .and_then(|o| o.block_hash)
+            .ok_or("no callback receipt")?;
+        let (h0, t0) = block_at(rpc, s.block).await?;
+        let (h1, t1) = block_at(rpc, cb).await?;
+        blocks.push(h1.saturating_sub(h0) as f64);
+        secs.push(t1.saturating_sub(t0) as f64 / 1000.0);
+    }
+    svc.shutdown(Duration::from_secs(30)).await;
+    blocks.sort_by(|x, y| x.total_cmp(y));
+    secs.sort_by(|x, y| x.total_cmp(y));
+    let depth = depth.lock().unwrap().clone();
+    let max_depth = depth.iter().copied().max().unwrap_or(0);
+    Ok(format!(
+        "round trip under load ({load} cross calls sent at once from {a} in {:.1} s; up to {max_depth} messages queued for {b}; all callbacks in after {:.1} s): user transaction block → callback receipt block on {a}: p50 {} blocks / {:.1} s, p99 {} blocks / {:.1} s (min {}, max {} blocks)",
+        sent_in.as_secs_f64(),
+        all_in.as_secs_f64(),
+        pct(&blocks, 0.5),
+        pct(&secs, 0.5),
+        pct(&blocks, 0.99),
+        pct(&secs, 0.99),
+        blocks[0],
+        blocks[blocks.len() - 1],
+    ))
 }
