@@ -270,6 +270,12 @@ pub struct RelayerConfig {
     /// `/ready` fails while an indexer is more blocks than this behind the final head.
     #[serde(default = "default_ready_max_index_lag_blocks")]
     pub ready_max_index_lag_blocks: u64,
+    /// Delivery transactions in flight at once, per direction.
+    #[serde(default = "default_max_deliveries_in_flight")]
+    pub max_deliveries_in_flight: usize,
+    /// Messages claimed at once (they share one light client update).
+    #[serde(default = "default_delivery_batch")]
+    pub delivery_batch: usize,
 }
 
 impl Default for RelayerConfig {
@@ -341,6 +347,12 @@ fn default_ready_max_pending_age_s() -> u64 {
 fn default_ready_max_index_lag_blocks() -> u64 {
     200
 }
+fn default_max_deliveries_in_flight() -> usize {
+    32
+}
+fn default_delivery_batch() -> usize {
+    64
+}
 fn default_delivery_retry() -> RetryPolicy {
     RetryPolicy {
         max_retries: u32::MAX,
@@ -404,6 +416,12 @@ pub const ENV_OVERRIDES: &[(&str, &str, &str)] = &[
     ("RELAYER_INSTANCE_ID", "relayer.instance_id", "str"),
     ("RELAYER_LEASE_S", "relayer.lease_s", "int"),
     ("RELAYER_ROLE_LEASE_S", "relayer.role_lease_s", "int"),
+    (
+        "RELAYER_MAX_DELIVERIES_IN_FLIGHT",
+        "relayer.max_deliveries_in_flight",
+        "int",
+    ),
+    ("RELAYER_DELIVERY_BATCH", "relayer.delivery_batch", "int"),
     ("RELAYER_RETENTION_DAYS", "relayer.retention_days", "int"),
 ];
 
@@ -782,6 +800,12 @@ impl Config {
         }
         if r.rpc_max_reply_mb == 0 {
             p.push("relayer.rpc_max_reply_mb: at least 1".into());
+        }
+        if !(1..=1024).contains(&r.max_deliveries_in_flight) {
+            p.push("relayer.max_deliveries_in_flight: 1..=1024".into());
+        }
+        if !(1..=1024).contains(&r.delivery_batch) {
+            p.push("relayer.delivery_batch: 1..=1024".into());
         }
         if r.gap_check_interval_s == 0 {
             p.push("relayer.gap_check_interval_s: at least 1".into());

@@ -84,8 +84,10 @@ pub struct ServiceOptions {
     pub start_heights: [Option<u64>; 2],
     /// Serve `/metrics`, `/health`, `/ready` at `relayer.metrics_listen`.
     pub serve_metrics: bool,
-    pub delivery_batch: usize,
-    pub delivery_concurrency: usize,
+    /// Override `relayer.delivery_batch`.
+    pub delivery_batch: Option<usize>,
+    /// Override `relayer.max_deliveries_in_flight`.
+    pub delivery_concurrency: Option<usize>,
 }
 
 impl Default for ServiceOptions {
@@ -93,8 +95,8 @@ impl Default for ServiceOptions {
         ServiceOptions {
             start_heights: [None, None],
             serve_metrics: true,
-            delivery_batch: 64,
-            delivery_concurrency: 32,
+            delivery_batch: None,
+            delivery_concurrency: None,
         }
     }
 }
@@ -339,8 +341,10 @@ impl Service {
             dcfg.via_light_client = cfg.relayer.fast_path.then(|| dst.light_client.clone());
             dcfg.retry = cfg.relayer.delivery_retry.clone();
             dcfg.temporary_retry = cfg.relayer.temporary_retry.clone();
-            dcfg.batch = opts.delivery_batch;
-            dcfg.concurrency = opts.delivery_concurrency;
+            dcfg.batch = opts.delivery_batch.unwrap_or(cfg.relayer.delivery_batch);
+            dcfg.concurrency = opts
+                .delivery_concurrency
+                .unwrap_or(cfg.relayer.max_deliveries_in_flight);
             dcfg.poll_interval = cfg.poll_interval().min(Duration::from_millis(500));
             dcfg.owner = instance.clone();
             dcfg.lease = Duration::from_secs(cfg.relayer.lease_s);
