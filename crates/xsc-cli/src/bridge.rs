@@ -368,6 +368,7 @@ pub fn deploy(args: &DeployArgs) -> Result<u8> {
             demo: args.demo,
             contract_balance: args.contract_near * NEAR,
             dapp_balance: args.dapp_near * NEAR,
+            executor_balance: NEAR,
             max_stored_blocks: None,
             relayer: Some(deploy::RelayerSetup {
                 account: args.relayer_account.clone(),

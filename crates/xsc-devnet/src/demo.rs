@@ -130,9 +130,9 @@ impl LocalPair {
             balance: 50 * NEAR,
             delivery_keys: opts.delivery_keys,
             fast_path: true,
-            // The connector still takes a deposit with an xCall delivery; a function-call key
-            // cannot attach one.
-            deposit_key: true,
+            // Deliveries attach no deposit (the sender's fee covers the destination's storage),
+            // so function-call keys are all the relayer holds.
+            deposit_key: false,
             keys_dir: dir.join("keys"),
             instances: opts.instances,
         };

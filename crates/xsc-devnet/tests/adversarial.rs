@@ -869,7 +869,6 @@ async fn adversarial_locker_changed_mid_flight_never_rolls_back_a_success() {
         NEAR,
         read(&res_dir(), "xsc_calimero_executor.wasm"),
         Some(("new", borsh::to_vec(&a2).unwrap())),
-        false,
     )
     .await
     .unwrap();
