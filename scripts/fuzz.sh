@@ -47,7 +47,7 @@ text_targets=" calimero_lines transport_events btp_address initiator_injection p
 failed=0
 summary=()
 for t in "${targets[@]}"; do
-    mkdir -p "corpus/$t" "artifacts/$t"
+    mkdir -p "corpus/$t" "artifacts/$t" || exit 2
     corpora=("corpus/$t")
     [ -d "seeds/$t" ] && corpora+=("seeds/$t")
     extra=()

@@ -100,8 +100,7 @@ fn main() {
         let name = case.proof.replace('/', "-");
         write(&out, "proof_reader", &name, &args);
         write(&out, "proof_verify", &name, &args);
-        if let Ok(o) = xsc_core::verify_outcome_proof(&xsc_core::NativeCrypto, &proof, &case.root)
-        {
+        if let Ok(o) = xsc_core::verify_outcome_proof(&xsc_core::NativeCrypto, &proof, &case.root) {
             outcomes.push(o);
         }
     }
@@ -110,7 +109,10 @@ fn main() {
         o.executor_id = "conn.a.near".into();
         o.status = ExecutionStatusView::SuccessValue(vec![]);
         o.logs = logs;
-        outcomes.push(ProvenOutcome { id: xsc_core::CryptoHash([i as u8; 32]), ..o });
+        outcomes.push(ProvenOutcome {
+            id: xsc_core::CryptoHash([i as u8; 32]),
+            ..o
+        });
     }
     for (i, o) in outcomes.iter().enumerate() {
         let kind = MessageKind::ALL[i % 4];

@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
     let (block, view) = match (in_place, derived) {
         (Ok(b), Ok(v)) => (b, v),
         (Err(_), Err(_)) => return,
-        (b, v) => panic!("verdicts differ: in place {:?}, derived {:?}", b.err(), v.err()),
+        (b, v) => panic!(
+            "verdicts differ: in place {:?}, derived {:?}",
+            b.err(),
+            v.err()
+        ),
     };
     // Canonical: what a relayer re-encodes is byte for byte what was read.
     assert_eq!(borsh::to_vec(&view).unwrap(), data);
@@ -69,7 +73,10 @@ fuzz_target!(|data: &[u8]| {
 
     // The producer set: the native checks and the contract's agree, and so do the sets.
     let native = EpochProducers::new(views);
-    assert_eq!(validate_bps(&bps), native.as_ref().map(|_| ()).map_err(Clone::clone));
+    assert_eq!(
+        validate_bps(&bps),
+        native.as_ref().map(|_| ()).map_err(Clone::clone)
+    );
     let table = table_from_bps(&bps);
     match (&native, &table) {
         (Ok(native), Ok(table)) => {

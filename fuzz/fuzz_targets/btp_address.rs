@@ -23,7 +23,10 @@ fuzz_target!(|input: Input| {
                 assert_eq!(a.to_string(), s);
                 assert!(is_valid_net(&a.net));
                 assert!(!a.net.contains('/') && !a.net.contains(':'));
-                assert_eq!(a.account.as_str().parse::<AccountId>().as_ref(), Ok(&a.account));
+                assert_eq!(
+                    a.account.as_str().parse::<AccountId>().as_ref(),
+                    Ok(&a.account)
+                );
                 assert_eq!(BtpAddress::format(&a.net, a.account.as_str()), s);
             } else if let Some(rest) = s.strip_prefix(BtpAddress::SCHEME) {
                 // Refused: then no split of it is a valid pair.

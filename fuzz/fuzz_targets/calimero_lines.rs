@@ -87,9 +87,13 @@ fuzz_target!(|input: Input| {
             };
             let line = e.to_log();
             xsc_fuzz::check_log_line(&line);
-            let safe = [&e.source_contract, &e.source_contract_method, &e.destination_contract]
-                .iter()
-                .all(|f| field_is_safe(f));
+            let safe = [
+                &e.source_contract,
+                &e.source_contract_method,
+                &e.destination_contract,
+            ]
+            .iter()
+            .all(|f| field_is_safe(f));
             if safe {
                 assert_eq!(CrossResponseEvent::parse(&line), Ok(e));
                 assert!(CrossCallEvent::parse(&line).is_err());

@@ -37,7 +37,9 @@ fn count(v: &Value, key: &str, values: bool) -> usize {
 }
 
 fn first_significant(b: &[u8]) -> Option<u8> {
-    b.iter().copied().find(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+    b.iter()
+        .copied()
+        .find(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 fuzz_target!(|input: Input| {
@@ -71,7 +73,12 @@ fuzz_target!(|input: Input| {
     }
     let before = serde_json::from_slice::<Map<String, Value>>(&args);
     let after = serde_json::from_slice::<Map<String, Value>>(&out);
-    assert_eq!(before.is_ok(), after.is_ok(), "{:?}", String::from_utf8_lossy(&out));
+    assert_eq!(
+        before.is_ok(),
+        after.is_ok(),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
     // Whatever a destination's JSON parser makes of the output, the key is ours alone.
     if let Ok(v) = serde_json::from_slice::<Value>(&out) {
         assert_eq!(count(&v, INITIATOR_KEY, false), 1, "{v}");

@@ -61,7 +61,11 @@ fuzz_target!(|input: Input| {
                     PublicKey::Secp256k1([p.key; 64])
                 },
                 // Mostly small stakes (ties, thresholds) unless asked for any u128.
-                stake: if input.small_stakes { p.stake % 8 } else { p.stake },
+                stake: if input.small_stakes {
+                    p.stake % 8
+                } else {
+                    p.stake
+                },
             })
         })
         .collect();

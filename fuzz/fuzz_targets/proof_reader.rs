@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
     let ((r, height), (p, h)) = match (in_place, derived) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(_), Err(_)) => return,
-        (a, b) => panic!("verdicts differ: in place {:?}, derived {:?}", a.err(), b.err()),
+        (a, b) => panic!(
+            "verdicts differ: in place {:?}, derived {:?}",
+            a.err(),
+            b.err()
+        ),
     };
     assert_eq!(height, h);
     assert_eq!(delivery_args(&p, h), data);
@@ -58,7 +62,16 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(r.block_path.len(), p.block_proof.len());
 
     let leaf = CryptoHash(*r.id);
-    assert_eq!(r.outcome_path.fold(&C, leaf), fold_path(&C, leaf, &p.outcome_proof.proof));
-    assert_eq!(r.outcome_root_path.fold(&C, leaf), fold_path(&C, leaf, &p.outcome_root_proof));
-    assert_eq!(r.block_path.fold(&C, leaf), fold_path(&C, leaf, &p.block_proof));
+    assert_eq!(
+        r.outcome_path.fold(&C, leaf),
+        fold_path(&C, leaf, &p.outcome_proof.proof)
+    );
+    assert_eq!(
+        r.outcome_root_path.fold(&C, leaf),
+        fold_path(&C, leaf, &p.outcome_root_proof)
+    );
+    assert_eq!(
+        r.block_path.fold(&C, leaf),
+        fold_path(&C, leaf, &p.block_proof)
+    );
 });

@@ -59,21 +59,32 @@ fuzz_target!(|data: &[u8]| {
     };
     for (root, outcome) in &real().proofs {
         if let Ok(o) = verify_outcome_proof(&C, &p, root) {
-            assert_eq!(&o, outcome, "a proof verified against a real root proves something else");
+            assert_eq!(
+                &o, outcome,
+                "a proof verified against a real root proves something else"
+            );
         }
     }
 
     // Make the proof consistent with itself.
     let leaf = outcome_leaf(&C, &p.outcome_proof.id, &p.outcome_proof.outcome);
     let shard_root = fold_path(&C, leaf, &p.outcome_proof.proof);
-    let outcome_root = fold_path(&C, CryptoHash(C.sha256(&shard_root.0)), &p.outcome_root_proof);
+    let outcome_root = fold_path(
+        &C,
+        CryptoHash(C.sha256(&shard_root.0)),
+        &p.outcome_root_proof,
+    );
     p.block_header_lite.inner_lite.outcome_root = outcome_root;
     let header = block_hash(&C, &p.block_header_lite);
     p.outcome_proof.block_hash = header;
     let root = fold_path(&C, header, &p.block_proof);
-    let too_long = [&p.outcome_proof.proof, &p.outcome_root_proof, &p.block_proof]
-        .iter()
-        .any(|path| path.len() > MAX_MERKLE_PATH);
+    let too_long = [
+        &p.outcome_proof.proof,
+        &p.outcome_root_proof,
+        &p.block_proof,
+    ]
+    .iter()
+    .any(|path| path.len() > MAX_MERKLE_PATH);
 
     let verified = verify_outcome_proof(&C, &p, &root);
     if too_long {
@@ -87,28 +98,49 @@ fuzz_target!(|data: &[u8]| {
     let proof_height = p.block_header_lite.inner_lite.height;
     let other = CryptoHash([0xAB; 32]);
     if p.block_proof.is_empty() {
-        let at = StoredBlock { height: proof_height, hash: header, block_merkle_root: other };
+        let at = StoredBlock {
+            height: proof_height,
+            hash: header,
+            block_merkle_root: other,
+        };
         assert_eq!(verify_outcome_proof_at(&C, &p, &at).as_ref(), Ok(&expected));
         if header != other {
             let wrong = StoredBlock { hash: other, ..at };
-            assert_eq!(verify_outcome_proof_at(&C, &p, &wrong), Err(Error::BlockRootMismatch));
+            assert_eq!(
+                verify_outcome_proof_at(&C, &p, &wrong),
+                Err(Error::BlockRootMismatch)
+            );
         }
         if let Some(later) = proof_height.checked_add(1) {
-            let later = StoredBlock { height: later, ..at };
+            let later = StoredBlock {
+                height: later,
+                ..at
+            };
             assert!(matches!(
                 verify_outcome_proof_at(&C, &p, &later),
                 Err(Error::ProofHeightMismatch { .. })
             ));
         }
     } else {
-        let same = StoredBlock { height: proof_height, hash: root, block_merkle_root: root };
+        let same = StoredBlock {
+            height: proof_height,
+            hash: root,
+            block_merkle_root: root,
+        };
         assert!(matches!(
             verify_outcome_proof_at(&C, &p, &same),
             Err(Error::ProofBlockTooNew { .. })
         ));
         if let Some(later) = proof_height.checked_add(1) {
-            let later = StoredBlock { height: later, hash: other, block_merkle_root: root };
-            assert_eq!(verify_outcome_proof_at(&C, &p, &later).as_ref(), Ok(&expected));
+            let later = StoredBlock {
+                height: later,
+                hash: other,
+                block_merkle_root: root,
+            };
+            assert_eq!(
+                verify_outcome_proof_at(&C, &p, &later).as_ref(),
+                Ok(&expected)
+            );
         }
     }
 

@@ -11,8 +11,7 @@ use xsc_core::ProvenOutcome;
 use xsc_interfaces::MessageKind;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok((sender, outcome, msg)) =
-        borsh::from_slice::<(AccountId, ProvenOutcome, Vec<u8>)>(data)
+    let Ok((sender, outcome, msg)) = borsh::from_slice::<(AccountId, ProvenOutcome, Vec<u8>)>(data)
     else {
         return;
     };

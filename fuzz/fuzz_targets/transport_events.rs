@@ -15,8 +15,17 @@ use xsc_interfaces::{CalimeroMsg, MessageKind, TransportEvent, XcallMsg, XcallRe
 #[derive(Arbitrary, Debug)]
 enum Input {
     Line(String),
-    Prefixed { kind: u8, rest: String },
-    Calimero { response: bool, dst: String, net: String, nsn: u64, request_id: u64 },
+    Prefixed {
+        kind: u8,
+        rest: String,
+    },
+    Calimero {
+        response: bool,
+        dst: String,
+        net: String,
+        nsn: u64,
+        request_id: u64,
+    },
     Xcall {
         dst: String,
         net: String,
@@ -29,7 +38,14 @@ enum Input {
         expires_at: u64,
         handler_gas: Option<u64>,
     },
-    Response { dst: String, net: String, nsn: u64, sn: u64, code: i32, msg: String },
+    Response {
+        dst: String,
+        net: String,
+        nsn: u64,
+        sn: u64,
+        code: i32,
+        msg: String,
+    },
 }
 
 fn account(s: &str) -> AccountId {
@@ -43,38 +59,63 @@ fuzz_target!(|input: Input| {
             let kind = MessageKind::ALL[kind as usize % 4];
             return xsc_fuzz::check_log_line(&format!("{}{rest}", kind.log_prefix()));
         }
-        Input::Calimero { response, dst, net, nsn, request_id } => {
-            let m = CalimeroMsg { dst: account(&dst), net, nsn: U64(nsn), request_id: U64(request_id) };
+        Input::Calimero {
+            response,
+            dst,
+            net,
+            nsn,
+            request_id,
+        } => {
+            let m = CalimeroMsg {
+                dst: account(&dst),
+                net,
+                nsn: U64(nsn),
+                request_id: U64(request_id),
+            };
             if response {
                 TransportEvent::CrossCallResponse(m)
             } else {
                 TransportEvent::CrossCall(m)
             }
         }
-        Input::Xcall { dst, net, nsn, from, to, sn, data, rollback, expires_at, handler_gas } => {
-            TransportEvent::XcallMessage(XcallMsg {
-                dst: account(&dst),
-                net,
-                nsn: U64(nsn),
-                from,
-                to: account(&to),
-                sn: U64(sn),
-                data: Base64VecU8(data),
-                rollback,
-                expires_at: U64(expires_at),
-                handler_gas: handler_gas.map(U64),
-            })
-        }
-        Input::Response { dst, net, nsn, sn, code, msg } => {
-            TransportEvent::XcallResponse(XcallResponseMsg {
-                dst: account(&dst),
-                net,
-                nsn: U64(nsn),
-                sn: U64(sn),
-                code,
-                msg,
-            })
-        }
+        Input::Xcall {
+            dst,
+            net,
+            nsn,
+            from,
+            to,
+            sn,
+            data,
+            rollback,
+            expires_at,
+            handler_gas,
+        } => TransportEvent::XcallMessage(XcallMsg {
+            dst: account(&dst),
+            net,
+            nsn: U64(nsn),
+            from,
+            to: account(&to),
+            sn: U64(sn),
+            data: Base64VecU8(data),
+            rollback,
+            expires_at: U64(expires_at),
+            handler_gas: handler_gas.map(U64),
+        }),
+        Input::Response {
+            dst,
+            net,
+            nsn,
+            sn,
+            code,
+            msg,
+        } => TransportEvent::XcallResponse(XcallResponseMsg {
+            dst: account(&dst),
+            net,
+            nsn: U64(nsn),
+            sn: U64(sn),
+            code,
+            msg,
+        }),
     };
     let line = event.to_log();
     xsc_fuzz::check_log_line(&line);

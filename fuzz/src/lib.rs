@@ -33,7 +33,10 @@ impl CompactStore {
             .map(|e| {
                 let producers = client.epoch_producers(e).expect("listed epoch");
                 let bytes = table_from_epoch(&producers).expect("a stored set encodes");
-                (*e, ProducerTableBuf::from_vec(bytes).expect("a well-formed table"))
+                (
+                    *e,
+                    ProducerTableBuf::from_vec(bytes).expect("a well-formed table"),
+                )
             })
             .collect();
         CompactStore {
