@@ -332,7 +332,7 @@ pub async fn ledger(net: &Net, at: usize, account: &str) -> Option<u128> {
     v.as_str().map(|s| s.parse().unwrap())
 }
 
-/// Transfers made by the receipts of a transaction (receiver, yoctoNEAR), refunds of gas
+/// Non-zero transfers made by the receipts of a transaction (receiver, yoctoNEAR), refunds of gas
 /// excluded: what the contracts sent.
 pub async fn transfers(rpc: &RpcClient, out: &FinalOutcome, signer: &str) -> Vec<(String, u128)> {
     let hash = out.tx_hash().unwrap();
@@ -361,10 +361,13 @@ pub async fn transfers(rpc: &RpcClient, out: &FinalOutcome, signer: &str) -> Vec
             .flatten()
         {
             if let Some(t) = a.get("Transfer") {
-                out.push((
-                    r["receiver_id"].as_str().unwrap().to_string(),
-                    t["deposit"].as_str().unwrap().parse().unwrap(),
-                ));
+                let amount: u128 = t["deposit"].as_str().unwrap().parse().unwrap();
+                // A zero transfer moves nothing: the light client's fast path appends one to a
+                // forward that carries a deposit, so that its refund callback sees the
+                // receiver's own call, not the promises that call returns.
+                if amount > 0 {
+                    out.push((r["receiver_id"].as_str().unwrap().to_string(), amount));
+                }
             }
         }
     }
