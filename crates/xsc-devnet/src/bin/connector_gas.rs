@@ -46,6 +46,9 @@ struct Item {
     logs: Vec<String>,
     block_hash: Option<CryptoHash>,
     is_receipt: bool,
+    /// The node's gas profile of a receipt (`metadata.gas_profile`): `(cost, gas)`, largest
+    /// first. Shows where a receipt's gas goes (contract loading, instructions, host calls).
+    profile: Vec<(String, u64)>,
 }
 
 /// A measured transaction.
@@ -175,6 +178,22 @@ async fn measure(rpc: &RpcClient, tx_hash: &CryptoHash, sender: &str) -> R<Measu
             ),
         );
     }
+    let mut profiles: HashMap<String, Vec<(String, u64)>> = HashMap::new();
+    for o in v["receipts_outcome"].as_array().into_iter().flatten() {
+        let mut p: Vec<(String, u64)> = o
+            .pointer("/outcome/metadata/gas_profile")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                let name = c["cost"].as_str()?.to_string();
+                let gas = u64_of(&c["gas_used"])?;
+                Some((name, gas))
+            })
+            .collect();
+        p.sort_by_key(|c| std::cmp::Reverse(c.1));
+        profiles.insert(o["id"].as_str().unwrap_or_default().to_string(), p);
+    }
     let mut items = Vec::new();
     if let Some(t) = &out.transaction_outcome {
         items.push(Item {
@@ -187,6 +206,7 @@ async fn measure(rpc: &RpcClient, tx_hash: &CryptoHash, sender: &str) -> R<Measu
             logs: t.outcome.logs.clone(),
             block_hash: t.block_hash,
             is_receipt: false,
+            profile: Vec::new(),
         });
     }
     for o in &out.receipts_outcome {
@@ -204,6 +224,7 @@ async fn measure(rpc: &RpcClient, tx_hash: &CryptoHash, sender: &str) -> R<Measu
             logs: o.outcome.logs.clone(),
             block_hash: o.block_hash,
             is_receipt: true,
+            profile: profiles.remove(&o.id.to_string()).unwrap_or_default(),
         });
     }
     Ok(Measured {
@@ -414,6 +435,18 @@ async fn main() -> R<()> {
     let result = run(pair, fast).await;
     let _ = std::fs::remove_dir_all(&dir);
     let (rows, bench_pair) = result?;
+    // The fee parameters of chain B (where the `cross_call` deliveries run): what any receipt
+    // costs before its code runs, hence the floor of a delivery of this design.
+    let fees = match bench_pair.rpcs[1]
+        .call_value(
+            "EXPERIMENTAL_protocol_config",
+            json!({ "finality": "final" }),
+        )
+        .await
+    {
+        Ok(config) => fee_floor(&config),
+        Err(e) => format!("(EXPERIMENTAL_protocol_config failed: {e})\n"),
+    };
     bench_pair.stop().await;
 
     let mut report = String::new();
@@ -455,10 +488,17 @@ receipts = receipts in `receipts_outcome`. Light client updates (`add_light_clie
 done before a delivery are separate transactions and not included. Per receipt (exact gas):\n";
     for r in &rows {
         report += &format!("\n**{}** (tx `{}`)\n\n", r.op, r.m.tx_hash);
-        report += "| executor | predecessor | method / action | gas | Tgas | tokens burnt (yocto) |\n|---|---|---|---:|---:|---:|\n";
+        report += "| executor | predecessor | method / action | gas | Tgas | tokens burnt (yocto) | largest costs of the profile (Tgas) |\n|---|---|---|---:|---:|---:|---|\n";
         for i in &r.m.items {
+            let profile = i
+                .profile
+                .iter()
+                .take(6)
+                .map(|(name, g)| format!("{name} {}", tg(*g)))
+                .collect::<Vec<_>>()
+                .join(", ");
             report += &format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {profile} |\n",
                 i.executor,
                 i.predecessor,
                 i.what,
@@ -468,8 +508,45 @@ done before a delivery are separate transactions and not included. Per receipt (
             );
         }
     }
+    report += "\n";
+    report += &fees;
     println!("\n{report}");
     Ok(())
+}
+
+/// Chain B's per-receipt fees (from `EXPERIMENTAL_protocol_config`) and the floor they set
+/// for a fast-path `cross_call` delivery excluding the destination's own receipt: the light
+/// client's receipt, `on_proven_outcome`, the executor's `execute`, the destination's send fees
+/// (paid by the executor) and the callback `on_cross_call_finished` with its data receipt,
+/// before a single instruction or host call (the transaction's conversion is measured above).
+fn fee_floor(config: &Value) -> String {
+    let costs = &config["runtime_config"]["transaction_costs"];
+    let ext = &config["runtime_config"]["wasm_config"]["ext_costs"];
+    let fee = |path: &str| {
+        let f = costs.pointer(path).cloned().unwrap_or(Value::Null);
+        let g = |k: &str| u64_of(&f[k]).unwrap_or(0);
+        (g("send_sir").max(g("send_not_sir")), g("execution"))
+    };
+    let receipt = fee("/action_receipt_creation_config");
+    let call = fee("/action_creation_config/function_call_cost");
+    let data = fee("/data_receipt_creation_config/base_cost");
+    let load_base = u64_of(&ext["contract_loading_base"]).unwrap_or(0);
+    let load_byte = u64_of(&ext["contract_loading_bytes"]).unwrap_or(0);
+    let per_call = receipt.0 + receipt.1 + call.0 + call.1;
+    // LC: execution only (its send is in the transaction's conversion); connector, executor,
+    // callback: send + execution; destination: send only; one data receipt (send + execution).
+    let floor = (receipt.1 + call.1) + 3 * per_call + (receipt.0 + call.0) + data.0 + data.1;
+    let mut out = format!(
+        "Fees of chain B (protocol {}), gas: action receipt send {} / execution {}; function call send {} / execution {}; data receipt send {} / execution {}; contract loading {} + {} per byte.\n",
+        config["protocol_version"], receipt.0, receipt.1, call.0, call.1, data.0, data.1, load_base, load_byte
+    );
+    out += &format!(
+        "Floor of a fast-path `cross_call` delivery excluding the destination, fees only (4 function-call receipts, the destination's send fees, 1 data receipt; transaction conversion not included): {} Tgas; contract loading adds {} Tgas per load + {} Tgas per 100 KB.\n",
+        tg(floor),
+        tg(load_base),
+        tg(load_byte * 100_000)
+    );
+    out
 }
 
 async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
