@@ -39,13 +39,13 @@ impl EpochProducers {
         if total.checked_mul(3).is_none() {
             return Err(Error::StakeOverflow);
         }
-        let mut by_stake: Vec<u16> = (0..producers.len() as u16).collect();
-        by_stake.sort_by(|&a, &b| {
-            producers[b as usize]
-                .stake()
-                .cmp(&producers[a as usize].stake())
-                .then(a.cmp(&b))
-        });
+        let mut stakes: Vec<(u128, u16)> = producers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.stake(), i as u16))
+            .collect();
+        crate::producers::sort_by_stake(&mut stakes);
+        let by_stake: Vec<u16> = stakes.into_iter().map(|(_, i)| i).collect();
         Ok(EpochProducers {
             producers,
             total_stake: total,

@@ -235,12 +235,20 @@ fn encode<'k>(
         out[at + 33..at + 49].copy_from_slice(&stake.to_le_bytes());
         stakes.push((stake, i as u16));
     }
-    stakes.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    sort_by_stake(&mut stakes);
     for (k, (_, i)) in stakes.iter().enumerate() {
         let at = HEADER + 2 * k;
         out[at..at + 2].copy_from_slice(&i.to_le_bytes());
     }
     Ok(out)
+}
+
+/// Producers by descending stake, ties by ascending index: the order in which signatures are
+/// checked. A total order (indices are distinct), so an unstable sort gives the one result. One
+/// non-generic function for every caller, so the contract links one sort (issue 11: size).
+#[inline(never)]
+pub fn sort_by_stake(stakes: &mut [(u128, u16)]) {
+    stakes.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
 }
 
 /// The table of a producer list received in a block (`next_bps`).
