@@ -23,14 +23,12 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use xsc_bridge::events::parse_transport;
 use xsc_bridge::queue::{EventState, ListFilter};
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, RpcClient};
 use xsc_bridge::service::{Service, ServiceOptions};
-use xsc_bridge::signer::TxSigner;
-use xsc_bridge::tx::{TxOptions, TxSender, MAX_GAS_300T};
 use xsc_devnet::demo::{self, LocalPair, PairOptions};
 use xsc_devnet::localnet::{find_neard, MISSING_BIN};
+use xsc_devnet::multi::Greetings;
 
 const T: Duration = Duration::from_secs(600);
 
@@ -255,15 +253,6 @@ async fn main() -> Result<(), String> {
     Ok(())
 }
 
-/// One greeting sent during the load phase.
-struct Sent {
-    request_id: u64,
-    /// Sequence number of its `cross_call` on the A → B channel.
-    nsn: u64,
-    /// Block of chain A that included the user's transaction.
-    block: xsc_core::CryptoHash,
-}
-
 fn pct(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -296,17 +285,8 @@ fn options() -> ServiceOptions {
 /// and measure each round trip exactly from the queue's records.
 async fn latency_under_load(pair: &LocalPair, load: usize) -> Result<String, String> {
     let svc = pair.start_service(options()).await?;
-    // A sender of its own with a short acceptance window, so that hundreds of transactions are
-    // handed over in seconds (the users' sender is not used meanwhile: one key, one nonce lane).
-    let signer = TxSigner::from_key_file(&pair.nodes[0].key_file).map_err(|e| e.to_string())?;
-    let fast = Arc::new(TxSender::new(
-        pair.rpcs[0].clone(),
-        Arc::new(signer),
-        TxOptions {
-            accept_window: Duration::from_millis(20),
-            ..TxOptions::default()
-        },
-    ));
+    // A sender of its own with a short acceptance window (the users' sender is not used meanwhile).
+    let greetings = Greetings::new(pair, 0)?;
     let (a, b) = (pair.name(0).to_string(), pair.name(1).to_string());
     // Queue depth, sampled every second.
     let depth = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
@@ -322,55 +302,7 @@ async fn latency_under_load(pair: &LocalPair, load: usize) -> Result<String, Str
         })
     };
     let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..load {
-        let fast = fast.clone();
-        let (caller, greeter) = (
-            pair.deployed[0].accounts.cross_call.clone(),
-            pair.deployed[1].accounts.greeter.clone(),
-        );
-        tasks.spawn(async move {
-            let args = json!({ "greeter": greeter, "name": format!("load{i}") });
-            let out = fast
-                .call_function(
-                    &caller,
-                    "greet_remote",
-                    serde_json::to_vec(&args).expect("json"),
-                    MAX_GAS_300T,
-                    0,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            let id: Value = out
-                .success_json()
-                .ok_or("greet_remote failed")?
-                .map_err(|e| e.to_string())?;
-            let request_id = id
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .or_else(|| id.as_u64())
-                .ok_or("request id")?;
-            let nsn = out
-                .logs()
-                .find_map(parse_transport)
-                .ok_or("no cross_call event")?
-                .nsn;
-            let block = out
-                .transaction_outcome
-                .as_ref()
-                .and_then(|o| o.block_hash)
-                .ok_or("no block")?;
-            Ok::<_, String>(Sent {
-                request_id,
-                nsn,
-                block,
-            })
-        });
-    }
-    let mut sent = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        sent.push(r.map_err(|e| e.to_string())??);
-    }
+    let sent = greetings.send("load", load).await?;
     let sent_in = started.elapsed();
     println!(
         "{load} greetings sent from {a} in {:.1} s",
