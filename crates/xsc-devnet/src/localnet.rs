@@ -157,6 +157,11 @@ impl LocalNode {
             c["rpc"]["addr"] = format!("127.0.0.1:{rpc_port}").into();
             c["network"]["addr"] = format!("127.0.0.1:{net_port}").into();
             c["network"]["boot_nodes"] = "".into();
+            // Keep the whole history of these short-lived chains (a node keeps 5 epochs by
+            // default: 500 blocks, ~5 minutes here). A relayer kept down longer than that
+            // cannot ask this node for the light client block after a collected head; on a
+            // real network that is what `archival_rpc_url` is for.
+            c["gc_num_epochs_to_keep"] = 100_000.into();
             if let Some(p) = c.get_mut("rpc").and_then(|r| r.get_mut("prometheus_addr")) {
                 *p = serde_json::Value::Null;
             }
