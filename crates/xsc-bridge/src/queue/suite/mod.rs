@@ -1088,26 +1088,14 @@ pub(crate) async fn concurrent_instances_never_hold_an_event_twice(b: &dyn Backe
 /// [`Backend`]); with `ignored`, the tests are `#[ignore]`d (a server is needed).
 macro_rules! store_suite {
     ($make:path) => {
-        store_suite!(@tests $make, [],
-            insert_is_idempotent,
-            indexing_moves_cursor_and_events_together,
-            claims_are_leases_and_every_step_names_its_claim,
-            an_expired_claim_returns_to_the_pool_and_fences_its_old_holder,
-            releasing_claims_touches_only_that_instances_claims,
-            counts_oldest_and_retention_follow_every_transition,
-            a_named_lease_has_one_holder_until_it_expires,
-            fenced_writes_need_the_lease,
-            relay_submissions_move_forward_only,
-            the_highest_open_proof_block_is_known,
-            responses_are_found_by_the_outcomes_of_a_delivery,
-            lists_page_by_state_and_destination,
-            text_with_a_nul_character_is_stored,
-            data_survives_a_new_handle,
-            concurrent_instances_never_hold_an_event_twice
-        );
+        store_suite!(@list $make, []);
     };
     ($make:path, ignored) => {
-        store_suite!(@tests $make, [#[ignore = "needs PostgreSQL: XSC_TEST_POSTGRES_URL (scripts/test.sh starts a throw-away server)"]],
+        store_suite!(@list $make, [#[ignore = "needs PostgreSQL: XSC_TEST_POSTGRES_URL (scripts/test.sh starts a throw-away server)"]]);
+    };
+    // The suite's tests, named once for every backend.
+    (@list $make:path, $attr:tt) => {
+        store_suite!(@each $make, $attr,
             insert_is_idempotent,
             indexing_moves_cursor_and_events_together,
             claims_are_leases_and_every_step_names_its_claim,
@@ -1124,9 +1112,6 @@ macro_rules! store_suite {
             data_survives_a_new_handle,
             concurrent_instances_never_hold_an_event_twice
         );
-    };
-    (@tests $make:path, [$($attr:tt)*], $($name:ident),*) => {
-        store_suite!(@each $make, [$($attr)*], $($name),*);
     };
     (@each $make:path, $attr:tt, $($name:ident),*) => {
         $(
