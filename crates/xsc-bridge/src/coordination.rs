@@ -565,9 +565,9 @@ impl RelayGuard {
 const DEMAND_POLL: Duration = Duration::from_millis(200);
 
 /// The light client relay of one direction, in the instance holding its lease (idle in the
-/// others): a block above every message queued for the destination, whichever instance claimed
-/// it (its own deliverer also asks directly), and at least one block per epoch
-/// ([`crate::lightclient_relay::LightClientRelay::keep_up`]).
+/// others): a block at or above the proof block of every message queued for the destination,
+/// whichever instance claimed it (its own deliverer also asks directly), and at least one block
+/// per epoch ([`crate::lightclient_relay::LightClientRelay::keep_up`]).
 pub async fn run_relay_role(
     relay: Arc<crate::delivery::Relay>,
     lease: Arc<RoleLease>,
@@ -585,7 +585,8 @@ pub async fn run_relay_role(
         if lease.held() {
             match store.open_max_block_height(&dest).await {
                 Ok(Some(max)) => match relay.effective_head().await {
-                    Ok(head) if head.height <= max => {
+                    // A head at the highest proof block serves (see `choose_proof_height`).
+                    Ok(head) if head.height < max => {
                         match relay.proof_head_nowait(max, Duration::from_secs(2)).await {
                             Ok(h) => {
                                 debug!(dest = %dest, head = h.height, max, "relayed for queued messages")

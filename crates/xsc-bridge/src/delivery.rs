@@ -5,8 +5,8 @@
 //! 1. claim up to `batch` due events for the destination under this instance's lease
 //!    ([`MessageStore::claim_due`]); the leases of the deliveries in flight are renewed while
 //!    they run;
-//! 2. make the destination light client take a block above the highest proof block among them
-//!    ([`LightClientRelay::proof_head_nowait`]): **one light client update serves the whole
+//! 2. make the destination light client take a block at or above the highest proof block among
+//!    them ([`LightClientRelay::proof_head_nowait`]): **one light client update serves the whole
 //!    batch** (and usually later ones: the head is reused until a message needs a newer block).
 //!    The update is signed on the relay's own key and the deliveries wait only until it is
 //!    *included* in a block, not executed: transactions included later execute after it;
@@ -82,7 +82,7 @@ pub struct DeliveryConfig {
     /// Backoff after a temporary failure (unbounded in count).
     pub temporary_retry: RetryPolicy,
     pub poll_interval: Duration,
-    /// How long to wait for the source chain to finalise a block above a message.
+    /// How long to wait for the source chain to finalise a block at or above a message's proof block.
     pub relay_timeout: Duration,
     /// This instance: the owner of its claims.
     pub owner: String,

@@ -46,9 +46,11 @@
 //! its lease cannot move the cursor after another instance took over.
 //!
 //! Idempotent: a crash between reading and recording re-reads the same heights after restart;
-//! the keys make re-inserting harmless. Only heights at least [`IndexerConfig::margin`] below
-//! the final height are read, so the outcome's proof block (the next block with a chunk) is
-//! below the final head the proof is asked against.
+//! the keys make re-inserting harmless. Only heights at least [`IndexerConfig::margin`] (1)
+//! below the final height are read, so the outcome's proof block (the next block with a chunk)
+//! is usually at or below the final head the proof is asked against (an equal head serves: the
+//! node answers an empty `block_proof`). An outcome that is not provable yet (a callback waiting
+//! for its data, a missing chunk) holds its block until it is.
 
 use crate::coordination::RoleLease;
 use crate::events::{parse_transport, MessageKind};
@@ -143,7 +145,7 @@ impl IndexerConfig {
             connector: connector.into(),
             dest_connector: dest_connector.into(),
             batch: 20,
-            margin: 2,
+            margin: 1,
             start_height: None,
             max_unknown: 64,
             poll_interval: Duration::from_millis(500),
@@ -346,6 +348,7 @@ impl Indexer {
         let mut last_height = cursor.height;
         let mut events = Vec::new();
         let (mut read, mut unknown) = (0u64, 0u64);
+        let mut pending = false;
         let mut h = from;
         while h <= top && read < self.cfg.batch {
             // An RPC error mid-batch keeps what was read and linked so far.
@@ -392,8 +395,15 @@ impl Indexer {
                 debug!(source = %self.cfg.source, from = last_height + 1, to = hd.height - 1, "heights skipped (proven by the parent link)");
             }
             let mut found = Vec::new();
-            if let Err(e) = self.index_block(&block, &fin.header.hash, &mut found).await {
-                return keep(e).await.map(|_| None);
+            match self.index_block(&block, &fin.header.hash, &mut found).await {
+                Ok(true) => {}
+                // An outcome of this block is not provable yet: stop before the block (what was
+                // read before it is kept) and read it again from a newer final head.
+                Ok(false) => {
+                    pending = true;
+                    break;
+                }
+                Err(e) => return keep(e).await.map(|_| None),
             }
             events.extend(found);
             last_hash = hd.hash;
@@ -403,6 +413,9 @@ impl Indexer {
             h = last_height + 1;
         }
         if last_height == cursor.height {
+            if pending {
+                return Ok(None);
+            }
             // A few unknown heights right below the head may all be skipped ones (the next
             // block, not yet below `top`, will tell); many in a row mean the node lacks them.
             if unknown > self.cfg.max_unknown {
@@ -458,12 +471,17 @@ impl Indexer {
     }
 
     /// Read the connector's messages out of `block`'s new chunks (proofs asked against `head`).
+    /// `false` when one of its outcomes is not provable against `head` yet: a callback receipt
+    /// is listed in the chunk that created it but executes when its data arrives, and the
+    /// block carrying an outcome's root may be above `head`. The block is then read again from
+    /// a newer head on the next step, at once, not after an error back-off (that back-off
+    /// once held a response ~7 s, a third of the round trip).
     async fn index_block(
         &self,
         block: &BlockView,
         head: &CryptoHash,
         out: &mut Vec<NewEvent>,
-    ) -> Result<(), IndexError> {
+    ) -> Result<bool, IndexError> {
         let connector = self.cfg.connector.as_str();
         let time = timestamp_ms(block);
         for ch in block.new_chunks() {
@@ -485,7 +503,11 @@ impl Indexer {
                         hash: tx.hash,
                         sender_id: tx.signer_id.clone(),
                     };
-                    let proof = self.rpc.light_client_proof(&target, head).await?;
+                    let Some(proof) = self.rpc.light_client_proof_if_final(&target, head).await?
+                    else {
+                        debug!(source = %self.cfg.source, height = block.header.height, tx = %tx.hash, "outcome not provable yet; reading the block again from a newer head");
+                        return Ok(false);
+                    };
                     receipts.extend(
                         proof
                             .outcome_proof
@@ -501,20 +523,14 @@ impl Indexer {
                     receipt_id,
                     receiver_id: connector.to_string(),
                 };
-                let proof = match self.rpc.light_client_proof(&target, head).await {
-                    Ok(p) => p,
-                    // A receipt delayed into a later block (congestion): not executed yet.
-                    // Index it when it is: wait for the next step.
-                    Err(e) if e.mentions("not been executed") || e.mentions("UNKNOWN_RECEIPT") => {
-                        warn!(%receipt_id, error = %e, "receipt not executed yet; retrying later");
-                        return Err(e.into());
-                    }
-                    Err(e) => return Err(e.into()),
+                let Some(proof) = self.rpc.light_client_proof_if_final(&target, head).await? else {
+                    debug!(source = %self.cfg.source, height = block.header.height, %receipt_id, "outcome not provable yet; reading the block again from a newer head");
+                    return Ok(false);
                 };
                 self.collect(&proof, time, signer.as_deref(), out);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn collect(

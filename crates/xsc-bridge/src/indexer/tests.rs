@@ -31,6 +31,11 @@ struct Chain {
     lie: Option<u64>,
     /// The chunk of this height answers an internal error.
     broken_chunk: Option<u64>,
+    /// The outcomes of this height are not provable yet (the node answers as nearcore does
+    /// when the block carrying their root is above the head asked).
+    not_final: Option<u64>,
+    /// `EXPERIMENTAL_light_client_proof` requests answered.
+    proof_requests: u64,
     /// Destination side: its watermark and what it says was delivered.
     next_in: u64,
     delivered: HashSet<u64>,
@@ -96,13 +101,17 @@ impl Chain {
                "transactions": [], "receipts": receipts})
     }
 
-    fn proof_json(&self, receipt: &str) -> Value {
-        let (h, nsn) = self
-            .messages
+    /// The height and sequence number of a message's receipt.
+    fn message_of(&self, receipt: &str) -> (u64, u64) {
+        self.messages
             .iter()
             .flat_map(|(h, v)| v.iter().map(move |n| (*h, *n)))
             .find(|(_, n)| hash("r", *n).to_string() == receipt)
-            .expect("known receipt");
+            .expect("known receipt")
+    }
+
+    fn proof_json(&self, receipt: &str) -> Value {
+        let (h, nsn) = self.message_of(receipt);
         let mut p = xsc_vectors::proof("proofs/calimero-proof8.json");
         p.outcome_proof.id = hash("r", nsn);
         p.outcome_proof.block_hash = hash("b", h);
@@ -158,7 +167,16 @@ impl Chain {
                 Reply::Result(self.chunk_json(id))
             }
             "EXPERIMENTAL_light_client_proof" => {
-                Reply::Result(self.proof_json(params["receipt_id"].as_str().unwrap()))
+                let receipt = params["receipt_id"].as_str().unwrap();
+                let (h, _) = self.message_of(receipt);
+                if self.not_final == Some(h) {
+                    return Reply::Error(json!({"name": "INTERNAL_ERROR",
+                        "cause": {"name": "INTERNAL_ERROR", "info": {}}, "code": -32000,
+                        "message": "Server error",
+                        "data": format!("Internal error: block {} is ahead of head block {}",
+                                        hash("b", h + 1), params["light_client_head"].as_str().unwrap())}));
+                }
+                Reply::Result(self.proof_json(receipt))
             }
             "query" => match (
                 params["account_id"].as_str(),
@@ -205,7 +223,14 @@ struct Sim {
 async fn serve(chain: Chain) -> Sim {
     let chain = Arc::new(Mutex::new(chain));
     let c = chain.clone();
-    let mock = MockRpc::start(move |_, m, p| c.lock().unwrap().answer(m, p)).await;
+    let mock = MockRpc::start(move |_, m, p| {
+        let mut c = c.lock().unwrap();
+        if m == "EXPERIMENTAL_light_client_proof" {
+            c.proof_requests += 1;
+        }
+        c.answer(m, p)
+    })
+    .await;
     let rpc = RpcClient::new(RpcClientConfig {
         retry: RetryPolicy::none(),
         ..RpcClientConfig::new(mock.url.clone())
@@ -223,6 +248,8 @@ fn indexer(sim: &Sim, store: &Arc<dyn MessageStore>, start: Option<u64>) -> Inde
     cfg.start_height = start;
     cfg.batch = 100;
     cfg.max_unknown = 8;
+    // The heights in these tests are written for two blocks of margin.
+    cfg.margin = 2;
     Indexer::new(sim.rpc.clone(), store.clone(), cfg)
 }
 
@@ -504,4 +531,56 @@ async fn an_rpc_error_mid_batch_keeps_the_blocks_read_before_it() {
     sim.chain.lock().unwrap().broken_chunk = None;
     ix.index_once().await.unwrap().unwrap();
     assert_eq!(nsns(&s).await, vec![0, 1]);
+}
+
+#[tokio::test]
+async fn an_outcome_not_provable_yet_holds_its_block_without_retries_and_is_read_from_a_newer_head()
+{
+    let mut chain = Chain::new(40, &[]);
+    chain.messages.insert(12, vec![0]);
+    chain.messages.insert(15, vec![1]);
+    chain.messages.insert(20, vec![2]);
+    chain.not_final = Some(15);
+    let sim = serve(chain).await;
+    // A client that retries internal errors, as the service's does: the refusal must not be.
+    let rpc = RpcClient::new(RpcClientConfig {
+        retry: RetryPolicy {
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(200),
+            ..RetryPolicy::default()
+        },
+        ..RpcClientConfig::new(sim._mock.url.clone())
+    })
+    .unwrap();
+    let s = store();
+    let mut cfg = IndexerConfig::new("a", "b", CONN, DEST_CONN);
+    cfg.start_height = Some(10);
+    cfg.batch = 100;
+    cfg.margin = 2;
+    let ix = Indexer::new(rpc, s.clone(), cfg);
+    let started = Instant::now();
+    // The blocks before the unprovable one are read and kept; the cursor stops right below it.
+    let step = ix.index_once().await.unwrap().unwrap();
+    assert_eq!((step.from, step.to, step.new_events), (10, 14, 1));
+    assert_eq!(s.cursor("a").await.unwrap().unwrap().height, 14);
+    assert_eq!(nsns(&s).await, vec![0]);
+    // Still not provable: nothing to do, no error (no error back-off either), nothing skipped.
+    assert_eq!(ix.index_once().await.unwrap(), None);
+    assert_eq!(s.cursor("a").await.unwrap().unwrap().height, 14);
+    // Each attempt asked once: the same head cannot give another answer.
+    assert_eq!(sim.chain.lock().unwrap().proof_requests, 3);
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "retried with the same head"
+    );
+    // Once it is provable (a newer final head), reading goes on through it.
+    {
+        let mut c = sim.chain.lock().unwrap();
+        c.not_final = None;
+        c.heights.extend(41..=42);
+        c.final_height = 42;
+    }
+    let step = ix.index_once().await.unwrap().unwrap();
+    assert_eq!((step.from, step.to, step.new_events), (15, 40, 2));
+    assert_eq!(nsns(&s).await, vec![0, 1, 2]);
 }

@@ -249,16 +249,18 @@ pub enum ProofHeight {
 /// executing block) is at `proof_block`. Pass `executed_at + 1` when only the executing block
 /// is known: that is a lower bound, and the proof's `block_header_lite` tells the real one.
 ///
-/// The newest stored block (the head) is chosen when it is above `proof_block`: it is final (it
-/// came from `next_light_client_block`), the block merkle root it carries covers every earlier
-/// block, and it stays in the light client's window longest. A head equal to the proof block
-/// would verify too (empty `block_proof`), but the node wants the proven block below its head.
+/// The newest stored block (the head) is chosen when it is at or above `proof_block`: it is
+/// final (it came from `next_light_client_block`), the block merkle root it carries covers every
+/// earlier block, and it stays in the light client's window longest. A head *equal* to the proof
+/// block serves too: nearcore (protocol 63 and current alike) then answers an empty
+/// `block_proof` and the light client compares the proven block with the head's hash. Waiting
+/// for a final block above it instead cost one block per message leg.
 pub fn choose_proof_height(newest_stored: u64, proof_block: u64) -> ProofHeight {
-    if newest_stored > proof_block {
+    if newest_stored >= proof_block {
         ProofHeight::Use(newest_stored)
     } else {
         ProofHeight::NeedRelay {
-            min_height: proof_block + 1,
+            min_height: proof_block,
         }
     }
 }
@@ -314,12 +316,21 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
 
     /// The light client's head, or the block submitted after it whose transaction is still in
     /// flight.
+    ///
+    /// The block in flight is forgotten only once the light client's head (as the destination
+    /// node's view shows it, which may trail the transaction's execution) reached it, or when
+    /// its update failed: forgetting it as soon as the update executed let the next caller see
+    /// the stale head and submit a block nobody needed.
     pub async fn effective_head(&self) -> Result<Head, RelayError> {
         let head = self.target.head().await?;
-        let pending = self.in_flight.lock().expect("in_flight lock").clone();
-        Ok(match pending {
-            Some(p) if p.height > head.height => p,
-            _ => head,
+        let mut pending = self.in_flight.lock().expect("in_flight lock");
+        Ok(match pending.as_ref() {
+            Some(p) if p.height > head.height => p.clone(),
+            Some(_) => {
+                *pending = None;
+                head
+            }
+            None => head,
         })
     }
 
@@ -550,15 +561,15 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
         let started = Instant::now();
         loop {
             let head = self.effective_head().await?;
-            if head.height > proof_block {
+            if head.height >= proof_block {
                 return Ok(head);
             }
-            // Only a final block above the proof block serves (see `ensure_height`).
+            // Only a final block at or above the proof block serves (see `ensure_height`).
             let tip = self.source.chain_tip().await?;
-            if tip.final_height > proof_block {
+            if tip.final_height >= proof_block {
                 match self.relay_once_nowait().await {
                     Ok(Some(h)) => {
-                        if h.height > proof_block {
+                        if h.height >= proof_block {
                             return Ok(h);
                         }
                         continue;
@@ -571,7 +582,7 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
             }
             if started.elapsed() >= timeout {
                 return Err(RelayError::Timeout {
-                    want: proof_block + 1,
+                    want: proof_block,
                     have: head.height,
                     waited: started.elapsed(),
                 });
@@ -610,6 +621,8 @@ impl<S: BlockSource, T: LightClientTarget> LightClientRelay<S, T> {
                     if let Err(e) = this.landed(&next, s).await {
                         warn!(height, error = %e, "relayed block not recorded");
                     }
+                    // Stays the effective head until the light client's view shows it.
+                    return;
                 }
                 Err(RelayError::Rejected { reason, .. })
                     if reason.contains("ERR_BLOCK_NOT_NEWER") =>

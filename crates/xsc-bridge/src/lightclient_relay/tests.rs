@@ -402,10 +402,17 @@ async fn proof_head_relays_only_when_needed() {
         .unwrap();
     assert_eq!(h.height, 91522568);
     assert_eq!(relay.target().submitted().len(), 3);
-    // The head itself is not enough: relay a newer block.
-    relay.source().set_tip(3);
+    // The head itself serves (an empty block_proof).
     let h = relay
         .proof_head_for(91522568, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(h.height, 91522568);
+    assert_eq!(relay.target().submitted().len(), 3);
+    // Above the head: relay a newer block.
+    relay.source().set_tip(3);
+    let h = relay
+        .proof_head_for(91522569, Duration::from_secs(1))
         .await
         .unwrap();
     assert_eq!(h.height, 91522595);
@@ -432,7 +439,7 @@ async fn proof_head_nowait_hands_out_the_head_in_flight_and_never_submits_it_twi
     relay.source().set_tip(3);
     // The update is handed over; its head comes back before the light client took it.
     let h = relay
-        .proof_head_nowait(91522568, Duration::from_secs(1))
+        .proof_head_nowait(91522569, Duration::from_secs(1))
         .await
         .unwrap();
     assert_eq!(h.height, 91522595);
@@ -447,10 +454,20 @@ async fn proof_head_nowait_hands_out_the_head_in_flight_and_never_submits_it_twi
     assert_eq!(again, h);
     relay.relay_once().await.unwrap();
     assert_eq!(relay.target().submitted().len(), 4);
-    // It lands: the light client's own head is the one handed out, and nothing is in flight.
+    // It lands: the update in flight stays the effective head until the light client's own
+    // head shows it (no second block meanwhile), then nothing is in flight.
     relay.target().release.add_permits(1);
-    eventually(|| relay.in_flight.lock().unwrap().is_none()).await;
+    for _ in 0..200 {
+        if relay.target().head().await.unwrap() == h {
+            break;
+        }
+        assert_eq!(relay.effective_head().await.unwrap(), h);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(relay.target().head().await.unwrap(), h);
+    assert_eq!(relay.effective_head().await.unwrap(), h);
+    assert!(relay.in_flight.lock().unwrap().is_none());
+    assert_eq!(relay.target().submitted().len(), 4);
 }
 
 #[tokio::test]
@@ -462,7 +479,7 @@ async fn proof_head_nowait_relays_again_after_the_update_in_flight_failed() {
     relay.target().refuse_next.store(true, Ordering::SeqCst);
     relay.source().set_tip(3);
     let h = relay
-        .proof_head_nowait(91522568, Duration::from_secs(1))
+        .proof_head_nowait(91522569, Duration::from_secs(1))
         .await
         .unwrap();
     assert_eq!(h.height, 91522595);
@@ -472,13 +489,20 @@ async fn proof_head_nowait_relays_again_after_the_update_in_flight_failed() {
     assert_eq!(relay.target().head().await.unwrap().height, 91522568);
     relay.target().release.add_permits(1);
     let h2 = relay
-        .proof_head_nowait(91522568, Duration::from_secs(1))
+        .proof_head_nowait(91522569, Duration::from_secs(1))
         .await
         .unwrap();
     assert_eq!(h2, h);
     assert_eq!(relay.target().submitted().len(), 5);
-    eventually(|| relay.in_flight.lock().unwrap().is_none()).await;
+    for _ in 0..200 {
+        if relay.target().head().await.unwrap() == h {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(relay.target().head().await.unwrap(), h);
+    assert_eq!(relay.effective_head().await.unwrap(), h);
+    assert!(relay.in_flight.lock().unwrap().is_none());
 }
 
 #[tokio::test]
@@ -487,7 +511,7 @@ async fn proof_head_nowait_times_out_when_the_source_has_no_final_block_above() 
     let relay = Arc::new(LightClientRelay::new(source, target, cfg(true)));
     relay.catch_up().await.unwrap();
     let e = relay
-        .proof_head_nowait(91522568, Duration::from_millis(200))
+        .proof_head_nowait(91522569, Duration::from_millis(200))
         .await
         .unwrap_err();
     assert!(
@@ -498,15 +522,13 @@ async fn proof_head_nowait_times_out_when_the_source_has_no_final_block_above() 
 }
 
 #[test]
-fn proof_height_is_a_stored_height_above_the_proof_block() {
+fn proof_height_is_a_stored_height_at_or_above_the_proof_block() {
     assert_eq!(choose_proof_height(120, 100), ProofHeight::Use(120));
+    // The proof block itself serves: the node answers an empty block_proof.
+    assert_eq!(choose_proof_height(100, 100), ProofHeight::Use(100));
     assert_eq!(
-        choose_proof_height(100, 100),
-        ProofHeight::NeedRelay { min_height: 101 }
-    );
-    assert_eq!(
-        choose_proof_height(90, 100),
-        ProofHeight::NeedRelay { min_height: 101 }
+        choose_proof_height(99, 100),
+        ProofHeight::NeedRelay { min_height: 100 }
     );
 }
 

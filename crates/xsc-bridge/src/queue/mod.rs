@@ -572,7 +572,7 @@ pub trait MessageStore: Send + Sync {
     async fn newest_included_submission(&self, dest_chain: &str)
         -> Result<Option<RelaySubmission>>;
     /// The highest proof block among the events for `dest_chain` not yet settled (pending or
-    /// delivering): the light client must hold a block above it.
+    /// delivering): the light client must hold a block at or above it.
     async fn open_max_block_height(&self, dest_chain: &str) -> Result<Option<u64>>;
 }
 

@@ -119,6 +119,18 @@ impl RpcError {
         self.cause() == Some(cause)
     }
 
+    /// Whether a light client proof was refused only because the outcome is not provable *yet*
+    /// against the head asked: the receipt has not executed (a callback waiting for its data,
+    /// a receipt delayed by congestion), or the block that carries its outcome root is above the
+    /// head or not final yet. Asking again with the same head cannot help; a later head will.
+    pub fn is_outcome_not_final(&self) -> bool {
+        self.is_cause("UNKNOWN_RECEIPT")
+            || self.mentions("not been executed")
+            || self.mentions("UNKNOWN_RECEIPT")
+            || self.mentions("not on current chain")
+            || self.mentions("is ahead of head block")
+    }
+
     /// Whether the error text or details mention `needle` anywhere (error kinds in old nodes
     /// live only in text or in nested JSON).
     pub fn mentions(&self, needle: &str) -> bool {

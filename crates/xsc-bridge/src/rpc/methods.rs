@@ -173,24 +173,34 @@ impl RpcClient {
         target: &ProofTarget,
         light_client_head: &CryptoHash,
     ) -> Result<LightClientExecutionProof, RpcError> {
-        let params = match target {
-            ProofTarget::Transaction { hash, sender_id } => json!({
-                "type": "transaction",
-                "transaction_hash": hash.to_string(),
-                "sender_id": sender_id,
-                "light_client_head": light_client_head.to_string(),
-            }),
-            ProofTarget::Receipt {
-                receipt_id,
-                receiver_id,
-            } => json!({
-                "type": "receipt",
-                "receipt_id": receipt_id.to_string(),
-                "receiver_id": receiver_id,
-                "light_client_head": light_client_head.to_string(),
-            }),
-        };
+        let params = proof_params(target, light_client_head);
         self.call("EXPERIMENTAL_light_client_proof", params).await
+    }
+
+    /// [`Self::light_client_proof`], or `None` when the outcome cannot be proven against
+    /// `light_client_head` *yet* ([`RpcError::is_outcome_not_final`]): such a refusal is not
+    /// retried with the same head (that only adds the retry back-off to the wait), the caller
+    /// asks again with a newer one.
+    pub async fn light_client_proof_if_final(
+        &self,
+        target: &ProofTarget,
+        light_client_head: &CryptoHash,
+    ) -> Result<Option<LightClientExecutionProof>, RpcError> {
+        let params = proof_params(target, light_client_head);
+        let retry_if = |e: &RpcError| e.is_retryable() && !e.is_outcome_not_final();
+        match self
+            .call_with(
+                "EXPERIMENTAL_light_client_proof",
+                params,
+                self.retry_policy(),
+                retry_if,
+            )
+            .await
+        {
+            Ok(v) => parse_result("EXPERIMENTAL_light_client_proof", v).map(Some),
+            Err(e) if e.is_outcome_not_final() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `EXPERIMENTAL_validators_ordered`: the block producers of the epoch of `at` (latest when
@@ -325,5 +335,26 @@ impl RpcClient {
     ) -> Result<FinalOutcome, RpcError> {
         self.call("tx", json!([tx_hash.to_string(), sender_id]))
             .await
+    }
+}
+
+/// The parameters of `EXPERIMENTAL_light_client_proof`.
+fn proof_params(target: &ProofTarget, light_client_head: &CryptoHash) -> Value {
+    match target {
+        ProofTarget::Transaction { hash, sender_id } => json!({
+            "type": "transaction",
+            "transaction_hash": hash.to_string(),
+            "sender_id": sender_id,
+            "light_client_head": light_client_head.to_string(),
+        }),
+        ProofTarget::Receipt {
+            receipt_id,
+            receiver_id,
+        } => json!({
+            "type": "receipt",
+            "receipt_id": receipt_id.to_string(),
+            "receiver_id": receiver_id,
+            "light_client_head": light_client_head.to_string(),
+        }),
     }
 }
