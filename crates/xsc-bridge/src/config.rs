@@ -347,8 +347,10 @@ fn default_ready_max_pending_age_s() -> u64 {
 fn default_ready_max_index_lag_blocks() -> u64 {
     200
 }
+/// As many as the destination connector accepts ahead of its watermark by default (its window):
+/// one instance can then drain a burst as fast as the connector lets any number of them.
 fn default_max_deliveries_in_flight() -> usize {
-    32
+    128
 }
 fn default_delivery_batch() -> usize {
     64

@@ -98,7 +98,7 @@ impl DeliveryConfig {
             dest_connector: dest_connector.into(),
             via_light_client: None,
             batch: 64,
-            concurrency: 32,
+            concurrency: 128,
             gas: MAX_GAS_300T,
             xcall_deposit: 0,
             max_attempts: 10,
