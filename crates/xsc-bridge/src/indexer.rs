@@ -90,6 +90,11 @@ pub enum IndexError {
     },
     #[error("{0}")]
     Audit(String),
+    /// An outcome of this block has not been provable for a long time: a callback waits that
+    /// long only when something is wrong, more likely a node that lags or lies about finality.
+    /// Nothing is skipped; the block is read again.
+    #[error("an outcome in block {height} has not been provable for {held_s} s (a lagging or lying node?); not skipping it")]
+    NotProvable { height: u64, held_s: u64 },
 }
 
 impl IndexError {
@@ -101,6 +106,7 @@ impl IndexError {
             IndexError::ChainLink { .. } => "chain_link",
             IndexError::NoBlocks { .. } => "no_blocks",
             IndexError::Audit(_) => "audit",
+            IndexError::NotProvable { .. } => "not_provable",
         }
     }
 
@@ -108,7 +114,9 @@ impl IndexError {
     pub fn is_integrity(&self) -> bool {
         matches!(
             self,
-            IndexError::ChainLink { .. } | IndexError::NoBlocks { .. }
+            IndexError::ChainLink { .. }
+                | IndexError::NoBlocks { .. }
+                | IndexError::NotProvable { .. }
         )
     }
 }
@@ -135,6 +143,9 @@ pub struct IndexerConfig {
     /// How far back [`Indexer::audit`] looks for a missing message when `start_height` is not
     /// set.
     pub audit_span: u64,
+    /// A block held this long by an outcome that is not provable yet becomes a loud error
+    /// ([`IndexError::NotProvable`]); before that the wait is silent (callbacks wait a few blocks).
+    pub hold_loud: Duration,
 }
 
 impl IndexerConfig {
@@ -150,6 +161,7 @@ impl IndexerConfig {
             max_unknown: 64,
             poll_interval: Duration::from_millis(500),
             audit_span: 200_000,
+            hold_loud: Duration::from_secs(60),
         }
     }
 }
@@ -163,6 +175,8 @@ pub struct Indexer {
     wake: Option<Arc<tokio::sync::Notify>>,
     /// Several instances on one queue: index only while holding this lease; fence the writes.
     lease: Option<Arc<RoleLease>>,
+    /// The block held by an outcome not provable yet, and since when.
+    held: std::sync::Mutex<Option<(u64, Instant)>>,
 }
 
 /// What one step did.
@@ -210,6 +224,7 @@ impl Indexer {
             metrics: None,
             wake: None,
             lease: None,
+            held: std::sync::Mutex::new(None),
         }
     }
 
@@ -348,7 +363,7 @@ impl Indexer {
         let mut last_height = cursor.height;
         let mut events = Vec::new();
         let (mut read, mut unknown) = (0u64, 0u64);
-        let mut pending = false;
+        let mut pending = None;
         let mut h = from;
         while h <= top && read < self.cfg.batch {
             // An RPC error mid-batch keeps what was read and linked so far.
@@ -400,7 +415,7 @@ impl Indexer {
                 // An outcome of this block is not provable yet: stop before the block (what was
                 // read before it is kept) and read it again from a newer final head.
                 Ok(false) => {
-                    pending = true;
+                    pending = Some(hd.height);
                     break;
                 }
                 Err(e) => return keep(e).await.map(|_| None),
@@ -412,8 +427,10 @@ impl Indexer {
             unknown = 0;
             h = last_height + 1;
         }
+        // Fails only when no block was read: the block held is the one held last time.
+        self.note_held(pending)?;
         if last_height == cursor.height {
-            if pending {
+            if pending.is_some() {
                 return Ok(None);
             }
             // A few unknown heights right below the head may all be skipped ones (the next
@@ -434,6 +451,25 @@ impl Indexer {
             to,
             new_events,
         }))
+    }
+
+    /// Remember the block an outcome holds (`None`: nothing held), and fail loudly once the same
+    /// block has been held for [`IndexerConfig::hold_loud`].
+    fn note_held(&self, pending: Option<u64>) -> Result<(), IndexError> {
+        let mut held = self.held.lock().expect("held lock");
+        match (pending, *held) {
+            (None, _) => *held = None,
+            (Some(h), Some((was, since))) if was == h => {
+                if since.elapsed() >= self.cfg.hold_loud {
+                    return Err(IndexError::NotProvable {
+                        height: h,
+                        held_s: since.elapsed().as_secs(),
+                    });
+                }
+            }
+            (Some(h), _) => *held = Some((h, Instant::now())),
+        }
+        Ok(())
     }
 
     /// Record the events read from `from + 1` through `to` with the cursor at `to`.

@@ -49,7 +49,7 @@ pub struct Metrics {
     /// 1 while the indexer of `source` is stopped by a chain it cannot link (a lagging or lying
     /// node): nothing is skipped, it retries.
     pub indexer_stalled: IntGaugeVec,
-    /// Failed indexing steps (`source`, `kind` = rpc | store | chain_link | no_blocks | audit).
+    /// Failed indexing steps (`source`, `kind` = rpc | store | chain_link | no_blocks | not_provable | audit).
     pub indexer_errors: IntCounterVec,
     /// Messages sent on the source but neither delivered nor queued, found by comparing the
     /// connectors' sequence numbers (`source`, `dest`).

@@ -584,3 +584,34 @@ async fn an_outcome_not_provable_yet_holds_its_block_without_retries_and_is_read
     assert_eq!((step.from, step.to, step.new_events), (15, 40, 2));
     assert_eq!(nsns(&s).await, vec![0, 1, 2]);
 }
+
+#[tokio::test]
+async fn a_block_held_too_long_by_an_unprovable_outcome_becomes_a_loud_error_and_is_not_skipped() {
+    let mut chain = Chain::new(40, &[]);
+    chain.messages.insert(15, vec![0]);
+    chain.not_final = Some(15);
+    let sim = serve(chain).await;
+    let s = store();
+    let mut cfg = IndexerConfig::new("a", "b", CONN, DEST_CONN);
+    cfg.start_height = Some(10);
+    cfg.batch = 100;
+    cfg.margin = 2;
+    cfg.hold_loud = Duration::from_millis(50);
+    let ix = Indexer::new(sim.rpc.clone(), s.clone(), cfg);
+    ix.index_once().await.unwrap().unwrap();
+    // Held silently at first...
+    assert_eq!(ix.index_once().await.unwrap(), None);
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    // ...then loudly (an integrity error: the stalled gauge), and still not skipped.
+    let e = ix.index_once().await.unwrap_err();
+    assert!(
+        matches!(e, IndexError::NotProvable { height: 15, .. }) && e.is_integrity(),
+        "{e}"
+    );
+    assert_eq!(s.cursor("a").await.unwrap().unwrap().height, 14);
+    // Once provable it is read, and the hold is forgotten.
+    sim.chain.lock().unwrap().not_final = None;
+    let step = ix.index_once().await.unwrap().unwrap();
+    assert_eq!((step.from, step.to, step.new_events), (15, 38, 1));
+    assert!(ix.held.lock().unwrap().is_none());
+}
