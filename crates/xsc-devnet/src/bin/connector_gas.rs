@@ -294,7 +294,11 @@ impl Bench {
             .map_err(s)?
             .header
             .height;
-        let head = self.relays[to].proof_head_for(height, T).await.map_err(s)?;
+        // The proof block is the block after the executing one (sandbox blocks all have chunks).
+        let head = self.relays[to]
+            .proof_head_for(height + 1, T)
+            .await
+            .map_err(s)?;
         let proof = self.pair.rpcs[from]
             .light_client_proof(
                 &ProofTarget::Receipt {

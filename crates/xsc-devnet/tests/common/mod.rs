@@ -141,7 +141,9 @@ impl Net {
             .unwrap()
             .header
             .height;
-        let head = self.relays[to].proof_head_for(height, T).await.unwrap();
+        // The proof block is the block after the executing one (when it has a chunk, as sandbox
+        // blocks do); the light client must hold it or a later block.
+        let head = self.relays[to].proof_head_for(height + 1, T).await.unwrap();
         let proof = self
             .rpc(from)
             .light_client_proof(
