@@ -243,14 +243,18 @@ async fn serve(chain: Chain) -> Sim {
     }
 }
 
-fn indexer(sim: &Sim, store: &Arc<dyn MessageStore>, start: Option<u64>) -> Indexer {
+fn config(start: Option<u64>) -> IndexerConfig {
     let mut cfg = IndexerConfig::new("a", "b", CONN, DEST_CONN);
     cfg.start_height = start;
     cfg.batch = 100;
     cfg.max_unknown = 8;
     // The heights in these tests are written for two blocks of margin.
     cfg.margin = 2;
-    Indexer::new(sim.rpc.clone(), store.clone(), cfg)
+    cfg
+}
+
+fn indexer(sim: &Sim, store: &Arc<dyn MessageStore>, start: Option<u64>) -> Indexer {
+    Indexer::new(sim.rpc.clone(), store.clone(), config(start))
 }
 
 fn store() -> Arc<dyn MessageStore> {
@@ -553,11 +557,7 @@ async fn an_outcome_not_provable_yet_holds_its_block_without_retries_and_is_read
     })
     .unwrap();
     let s = store();
-    let mut cfg = IndexerConfig::new("a", "b", CONN, DEST_CONN);
-    cfg.start_height = Some(10);
-    cfg.batch = 100;
-    cfg.margin = 2;
-    let ix = Indexer::new(rpc, s.clone(), cfg);
+    let ix = Indexer::new(rpc, s.clone(), config(Some(10)));
     let started = Instant::now();
     // The blocks before the unprovable one are read and kept; the cursor stops right below it.
     let step = ix.index_once().await.unwrap().unwrap();
@@ -592,10 +592,7 @@ async fn a_block_held_too_long_by_an_unprovable_outcome_becomes_a_loud_error_and
     chain.not_final = Some(15);
     let sim = serve(chain).await;
     let s = store();
-    let mut cfg = IndexerConfig::new("a", "b", CONN, DEST_CONN);
-    cfg.start_height = Some(10);
-    cfg.batch = 100;
-    cfg.margin = 2;
+    let mut cfg = config(Some(10));
     cfg.hold_loud = Duration::from_millis(50);
     let ix = Indexer::new(sim.rpc.clone(), s.clone(), cfg);
     ix.index_once().await.unwrap().unwrap();

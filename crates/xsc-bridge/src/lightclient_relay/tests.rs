@@ -429,6 +429,25 @@ async fn eventually(f: impl Fn() -> bool) {
     panic!("condition not reached");
 }
 
+/// Wait until the light client's own head is `h` (its update landing in the background);
+/// with `in_flight_meanwhile`, check that `h` is the effective head all along.
+async fn until_head_is<S: BlockSource, T: LightClientTarget>(
+    relay: &LightClientRelay<S, T>,
+    h: &Head,
+    in_flight_meanwhile: bool,
+) {
+    for _ in 0..200 {
+        if relay.target().head().await.unwrap() == *h {
+            return;
+        }
+        if in_flight_meanwhile {
+            assert_eq!(relay.effective_head().await.unwrap(), *h);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the light client's head never reached {}", h.height);
+}
+
 #[tokio::test]
 async fn proof_head_nowait_hands_out_the_head_in_flight_and_never_submits_it_twice() {
     let (source, target, _) = setup("mainnet-91M", 2);
@@ -457,14 +476,7 @@ async fn proof_head_nowait_hands_out_the_head_in_flight_and_never_submits_it_twi
     // It lands: the update in flight stays the effective head until the light client's own
     // head shows it (no second block meanwhile), then nothing is in flight.
     relay.target().release.add_permits(1);
-    for _ in 0..200 {
-        if relay.target().head().await.unwrap() == h {
-            break;
-        }
-        assert_eq!(relay.effective_head().await.unwrap(), h);
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(relay.target().head().await.unwrap(), h);
+    until_head_is(&relay, &h, true).await;
     assert_eq!(relay.effective_head().await.unwrap(), h);
     assert!(relay.in_flight.lock().unwrap().is_none());
     assert_eq!(relay.target().submitted().len(), 4);
@@ -494,13 +506,7 @@ async fn proof_head_nowait_relays_again_after_the_update_in_flight_failed() {
         .unwrap();
     assert_eq!(h2, h);
     assert_eq!(relay.target().submitted().len(), 5);
-    for _ in 0..200 {
-        if relay.target().head().await.unwrap() == h {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(relay.target().head().await.unwrap(), h);
+    until_head_is(&relay, &h, false).await;
     assert_eq!(relay.effective_head().await.unwrap(), h);
     assert!(relay.in_flight.lock().unwrap().is_none());
 }
