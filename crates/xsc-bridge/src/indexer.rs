@@ -428,7 +428,9 @@ impl Indexer {
             h = last_height + 1;
         }
         // Fails only when no block was read: the block held is the one held last time.
-        self.note_held(pending)?;
+        if let Some((height, held_s)) = self.note_held(pending) {
+            return Err(IndexError::NotProvable { height, held_s });
+        }
         if last_height == cursor.height {
             if pending.is_some() {
                 return Ok(None);
@@ -453,23 +455,20 @@ impl Indexer {
         }))
     }
 
-    /// Remember the block an outcome holds (`None`: nothing held), and fail loudly once the same
-    /// block has been held for [`IndexerConfig::hold_loud`].
-    fn note_held(&self, pending: Option<u64>) -> Result<(), IndexError> {
+    /// Remember the block an outcome holds (`None`: nothing held). Returns the height and the
+    /// seconds held once the same block has been held for [`IndexerConfig::hold_loud`].
+    fn note_held(&self, pending: Option<u64>) -> Option<(u64, u64)> {
         let mut held = self.held.lock().expect("held lock");
         match (pending, *held) {
             (None, _) => *held = None,
             (Some(h), Some((was, since))) if was == h => {
                 if since.elapsed() >= self.cfg.hold_loud {
-                    return Err(IndexError::NotProvable {
-                        height: h,
-                        held_s: since.elapsed().as_secs(),
-                    });
+                    return Some((h, since.elapsed().as_secs()));
                 }
             }
             (Some(h), _) => *held = Some((h, Instant::now())),
         }
-        Ok(())
+        None
     }
 
     /// Record the events read from `from + 1` through `to` with the cursor at `to`.
