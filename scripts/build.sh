@@ -53,12 +53,15 @@ if [ "${XSC_PANIC:-immediate-abort}" = abort ]; then
   panic_flags="-Cpanic=abort"
 fi
 export RUSTFLAGS="-C target-cpu=mvp -C link-arg=-s --cfg near $panic_flags"
-export CARGO_PROFILE_RELEASE_PANIC=abort
 packages=()
 for c in "${CONTRACTS[@]}"; do packages+=(-p "$c"); done
 
-cargo build --release --locked --target wasm32-unknown-unknown \
+# `--profile wasm` (Cargo.toml): size-optimised but for the hot-path crates, and for
+# `compiler_builtins` (memcpy, memset, 128-bit arithmetic: never part of LTO, so its own level is
+# what runs; at "z" the MVP's byte-at-a-time copies cost more gas than its size saves).
+cargo build --profile wasm --locked --target wasm32-unknown-unknown \
   -Z build-std=std,panic_abort \
+  --config 'profile.wasm.package.compiler_builtins.opt-level=3' \
   --target-dir target/wasm "${packages[@]}"
 
 # ---- wasm-opt (binaryen) ------------------------------------------------------------------
@@ -109,7 +112,7 @@ wasm_opt_level() {
 mkdir -p res
 for c in "${CONTRACTS[@]}"; do
   name="${c//-/_}"
-  built="target/wasm/wasm32-unknown-unknown/release/${name}.wasm"
+  built="target/wasm/wasm32-unknown-unknown/wasm/${name}.wasm"
   out="res/${name}.wasm"
   if [ "${XSC_NO_WASM_OPT:-}" != 1 ] && have_wasm_opt; then
     level="$(wasm_opt_level "$c")"

@@ -391,6 +391,62 @@ impl Bench {
     }
 }
 
+/// Every `add_light_client_block` transaction sent to chain `at`'s light client during the run
+/// (the relays' updates: blocks of the other chain, one producer), measured: the light
+/// client's gas per block under chain `at`'s fees. Found by reading every block of the chain
+/// (a local sandbox: a few hundred blocks, one shard).
+async fn light_client_updates(pair: &LocalPair, at: usize) -> R<Vec<Measured>> {
+    let rpc = &pair.rpcs[at];
+    let lc = pair.deployed[at].accounts.light_client.as_str();
+    let tip = rpc.block(BlockRef::Final).await.map_err(s)?.header.height;
+    let mut found = Vec::new();
+    for h in 1..=tip {
+        let Some(block) = rpc.block_if_exists(h).await.map_err(s)? else {
+            continue;
+        };
+        for c in block.new_chunks() {
+            let chunk = rpc.chunk(&c.chunk_hash).await.map_err(s)?;
+            for t in &chunk.transactions {
+                if t.receiver_id == lc && t.method_names().any(|m| m == "add_light_client_block") {
+                    found.push((t.hash, t.signer_id.clone()));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (hash, signer) in found {
+        out.push(measure(rpc, &hash, &signer).await?);
+    }
+    Ok(out)
+}
+
+/// A report line for the light client updates of one chain: count, median, min, max (Tgas) of
+/// the whole transaction and of the light client's receipt alone.
+fn light_client_line(chain: &str, protocol: &str, lc: &str, updates: &[Measured]) -> String {
+    if updates.is_empty() {
+        return format!("| {chain} | {protocol} | 0 | — | — | — |\n");
+    }
+    let stats = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let (med, min, max) = stats(updates.iter().map(Measured::total).collect());
+    let (rmed, _, _) = stats(
+        updates
+            .iter()
+            .map(|m| m.gas_of(lc, "add_light_client_block"))
+            .collect(),
+    );
+    format!(
+        "| {chain} | {protocol} | {} | **{}** ({}–{}) | {} |\n",
+        updates.len(),
+        tg(med),
+        tg(min),
+        tg(max),
+        tg(rmed)
+    )
+}
+
 fn tg(g: u64) -> String {
     format!("{:.3}", g as f64 / TGAS)
 }
@@ -451,6 +507,31 @@ async fn main() -> R<()> {
         Ok(config) => fee_floor(&config),
         Err(e) => format!("(EXPERIMENTAL_protocol_config failed: {e})\n"),
     };
+    // The light client's gas per block on each chain (the updates the deliveries needed).
+    let mut lc_report = String::from(
+        "Light client updates (`add_light_client_block`, borsh, blocks of the other local chain: one producer) sent during the run, per chain that ran them:\n\n\
+| chain | protocol | updates | transaction total, median (min–max) Tgas | light client receipt, median Tgas |\n|---|---|---:|---:|---:|\n",
+    );
+    for at in 0..2 {
+        let protocol = match bench_pair.rpcs[at].status().await {
+            Ok(st) => st
+                .protocol_version
+                .map_or_else(|| "?".to_string(), |v| v.to_string()),
+            Err(e) => format!("? ({e})"),
+        };
+        let lc = bench_pair.deployed[at].accounts.light_client.clone();
+        match light_client_updates(&bench_pair, at).await {
+            Ok(updates) => {
+                lc_report += &light_client_line(bench_pair.name(at), &protocol, &lc, &updates)
+            }
+            Err(e) => {
+                lc_report += &format!(
+                    "| {} | {protocol} | failed: {e} | | |\n",
+                    bench_pair.name(at)
+                )
+            }
+        }
+    }
     bench_pair.stop().await;
 
     let mut report = String::new();
@@ -512,6 +593,8 @@ done before a delivery are separate transactions and not included. Per receipt (
             );
         }
     }
+    report += "\n";
+    report += &lc_report;
     report += "\n";
     report += &fees;
     println!("\n{report}");
