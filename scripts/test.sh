@@ -36,6 +36,19 @@ bash scripts/build.sh
 # A failing step does not hide the next ones: every suite runs, the exit status is the summary.
 failed=()
 
+# run_suite NAME DETAIL COMMAND...: run one suite and say so, RAN or RAN — FAILED (DETAIL: the
+# binaries it ran with); a failure is recorded for the summary.
+run_suite() {
+  local name="$1" detail="$2"
+  shift 2
+  if "$@"; then
+    echo "$name: RAN$detail"
+  else
+    echo "$name: RAN$detail — FAILED"
+    failed+=("$name")
+  fi
+}
+
 step "cargo test --workspace"
 if ! cargo test --workspace; then
   failed+=("cargo test --workspace")
@@ -67,61 +80,26 @@ fi
 if bin="$(find_sandbox_bin)"; then
   export NEAR_SANDBOX_BIN_PATH="$bin"
   step "sandbox suite with $bin: light client contract"
-  if cargo test -p xsc-tests -- --ignored --test-threads=1; then
-    echo "sandbox suite (light client): RAN with $bin"
-  else
-    echo "sandbox suite (light client): RAN with $bin — FAILED"
-    failed+=("sandbox suite (light client)")
-  fi
+  run_suite "sandbox suite (light client)" " with $bin" cargo test -p xsc-tests -- --ignored --test-threads=1
   # Two sandbox chains, the connectors, the demo dapps and the real bridge service.
   step "sandbox suite with $bin: two-chain end to end"
-  if env -u XSC_NEARD_B cargo test -p xsc-devnet --test e2e_bridge -- --ignored --test-threads=1; then
-    echo "sandbox suite (two-chain end to end): RAN with $bin"
-  else
-    echo "sandbox suite (two-chain end to end): RAN with $bin — FAILED"
-    failed+=("sandbox suite (two-chain end to end)")
-  fi
+  run_suite "sandbox suite (two-chain end to end)" " with $bin" env -u XSC_NEARD_B cargo test -p xsc-devnet --test e2e_bridge -- --ignored --test-threads=1
   # Issue 8: every privileged entry point attacked through every inbound path, on two chains.
   step "sandbox suite with $bin: adversarial (two chains)"
-  if env -u XSC_NEARD_B cargo test -p xsc-devnet --test adversarial -- --ignored --test-threads=1; then
-    echo "sandbox suite (adversarial): RAN with $bin"
-  else
-    echo "sandbox suite (adversarial): RAN with $bin — FAILED"
-    failed+=("sandbox suite (adversarial)")
-  fi
+  run_suite "sandbox suite (adversarial)" " with $bin" env -u XSC_NEARD_B cargo test -p xsc-devnet --test adversarial -- --ignored --test-threads=1
   # Issue 8: the connectors upgraded in place from the v0.1.0 wasm with messages in flight.
   step "sandbox suite with $bin: upgrade from v0.1.0"
-  if env -u XSC_NEARD_B cargo test -p xsc-devnet --test upgrade -- --ignored --test-threads=1; then
-    echo "sandbox suite (upgrade from v0.1.0): RAN with $bin"
-  else
-    echo "sandbox suite (upgrade from v0.1.0): RAN with $bin — FAILED"
-    failed+=("sandbox suite (upgrade from v0.1.0)")
-  fi
+  run_suite "sandbox suite (upgrade from v0.1.0)" " with $bin" env -u XSC_NEARD_B cargo test -p xsc-devnet --test upgrade -- --ignored --test-threads=1
   # The relayer under injected RPC faults and SIGKILLs (the `xsc relay` binary as a child).
   step "sandbox suite with $bin: bridge service fault injection"
-  if env -u XSC_NEARD_B cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture; then
-    echo "sandbox suite (bridge service fault injection): RAN with $bin"
-  else
-    echo "sandbox suite (bridge service fault injection): RAN with $bin — FAILED"
-    failed+=("sandbox suite (bridge service fault injection)")
-  fi
+  run_suite "sandbox suite (bridge service fault injection)" " with $bin" env -u XSC_NEARD_B cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture
   # The same suites with an older protocol as chain B (what a Calimero shard runs).
   bin_b="${XSC_NEARD_B:-${HOME:-}/.xsc/bin/neard-sandbox-p63}"
   if [ -f "$bin_b" ]; then
     step "sandbox suite: two-chain end to end with chain B on $bin_b"
-    if XSC_NEARD_B="$bin_b" cargo test -p xsc-devnet --test e2e_bridge -- --ignored --test-threads=1; then
-      echo "sandbox suite (two-chain, older chain B): RAN with $bin and $bin_b"
-    else
-      echo "sandbox suite (two-chain, older chain B): RAN with $bin and $bin_b — FAILED"
-      failed+=("sandbox suite (two-chain, older chain B)")
-    fi
+    run_suite "sandbox suite (two-chain, older chain B)" " with $bin and $bin_b" env XSC_NEARD_B="$bin_b" cargo test -p xsc-devnet --test e2e_bridge -- --ignored --test-threads=1
     step "sandbox suite: bridge service fault injection with chain B on $bin_b"
-    if XSC_NEARD_B="$bin_b" cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture; then
-      echo "sandbox suite (bridge service fault injection, older chain B): RAN with $bin and $bin_b"
-    else
-      echo "sandbox suite (bridge service fault injection, older chain B): RAN with $bin and $bin_b — FAILED"
-      failed+=("sandbox suite (bridge service fault injection, older chain B)")
-    fi
+    run_suite "sandbox suite (bridge service fault injection, older chain B)" " with $bin and $bin_b" env XSC_NEARD_B="$bin_b" cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture
   else
     echo "sandbox suite (two-chain, older chain B): SKIPPED — no older neard (set XSC_NEARD_B or put one at \$HOME/.xsc/bin/neard-sandbox-p63); not counted as passed"
     echo "sandbox suite (bridge service fault injection, older chain B): SKIPPED — no older neard; not counted as passed"
@@ -143,12 +121,7 @@ if pg_harness_start; then
   pg_ok=1
   echo "$("$PG_HARNESS_BIN/postgres" --version) at $XSC_TEST_POSTGRES_URL"
   step "store suite (postgres): the queue's backend-generic tests on PostgreSQL"
-  if cargo test -p xsc-bridge --lib queue::suite::postgres -- --ignored; then
-    echo "store suite (postgres): RAN"
-  else
-    echo "store suite (postgres): RAN — FAILED"
-    failed+=("store suite (postgres)")
-  fi
+  run_suite "store suite (postgres)" "" cargo test -p xsc-bridge --lib queue::suite::postgres -- --ignored
 else
   pg_ok=0
   echo "$line"
@@ -164,13 +137,11 @@ if [ "$pg_ok" = 1 ] && bin="$(find_sandbox_bin)"; then
   step "sandbox suite with $bin: multi-instance postgres (three xsc relay processes, one killed)"
   # The binary of this tree, copied aside: the cargo target directory may be shared.
   xsc_dir="$(mktemp -d "${TMPDIR:-/tmp}/xsc-bin.XXXXXX")"
-  if cargo build -p xsc-cli && cp "${CARGO_TARGET_DIR:-target}/debug/xsc" "$xsc_dir/xsc" \
-      && XSC_BIN="$xsc_dir/xsc" env -u XSC_NEARD_B cargo test -p xsc-devnet --test multi_instance -- --ignored --test-threads=1 --nocapture; then
-    echo "sandbox suite (multi-instance postgres): RAN with $bin"
-  else
-    echo "sandbox suite (multi-instance postgres): RAN with $bin — FAILED"
-    failed+=("sandbox suite (multi-instance postgres)")
-  fi
+  multi_instance() {
+    cargo build -p xsc-cli && cp "${CARGO_TARGET_DIR:-target}/debug/xsc" "$xsc_dir/xsc" &&
+      XSC_BIN="$xsc_dir/xsc" env -u XSC_NEARD_B cargo test -p xsc-devnet --test multi_instance -- --ignored --test-threads=1 --nocapture
+  }
+  run_suite "sandbox suite (multi-instance postgres)" " with $bin" multi_instance
   rm -rf "$xsc_dir"
 else
   echo "$line"
