@@ -30,7 +30,7 @@ use near_sdk::json_types::{U128, U64};
 use near_sdk::{env, near, AccountId, Gas, Promise, PromiseError};
 use xsc_core::{ExecutionStatusView, LightClientExecutionProof, ProvenOutcome};
 use xsc_interfaces::calimero::{CrossCallEvent, CrossResponseEvent};
-use xsc_interfaces::{ext_light_client, MessageKind, TransportEvent};
+use xsc_interfaces::{ext_light_client, MessageKind, TransportEvent, MAX_FORWARD_BATCH};
 
 /// One message taken from an outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -439,5 +439,46 @@ impl Connector {
             );
         }
         self.handle_proven(kind, &sender_id, deposit, outcome);
+    }
+
+    /// The fast path for a batch (`verify_and_forward_batch`): outcomes the light client
+    /// verified, each with its `msg` = borsh [`MessageKind`], taken in order exactly as
+    /// [`Self::on_proven_outcome`] takes one (the same selection, replay and gas checks per
+    /// message: a message that cannot go ahead is refused alone, with `delivery_rejected`, and
+    /// changes nothing; a message twice in one batch is delivered once). No deposit. Only the
+    /// configured light client may call it; after that check it never panics.
+    pub fn on_proven_outcomes(
+        &mut self,
+        #[serializer(borsh)] sender_id: AccountId,
+        #[serializer(borsh)] items: Vec<(ProvenOutcome, Vec<u8>)>,
+    ) {
+        if env::predecessor_account_id() != self.light_client {
+            ConnectorError::NotLightClient.panic();
+        }
+        // The light client never forwards more; a batch this large is not one of its calls.
+        if items.len() > MAX_FORWARD_BATCH {
+            return self.reject(None, &sender_id, 0, None, ConnectorError::BatchTooLarge);
+        }
+        let mut paused: Vec<(MessageKind, bool)> = Vec::new();
+        for (outcome, msg) in items {
+            let Ok(kind) = borsh::from_slice::<MessageKind>(&msg) else {
+                self.reject(None, &sender_id, 0, None, ConnectorError::InvalidKind);
+                continue;
+            };
+            // Pausing a delivery method pauses its fast paths too (read once per kind).
+            let is_paused = match paused.iter().find(|(k, _)| *k == kind) {
+                Some((_, p)) => *p,
+                None => {
+                    let p = self.pa_is_paused(kind.delivery_method().to_string());
+                    paused.push((kind, p));
+                    p
+                }
+            };
+            if is_paused {
+                self.reject(Some(kind), &sender_id, 0, None, ConnectorError::Paused);
+                continue;
+            }
+            self.handle_proven(kind, &sender_id, 0, outcome);
+        }
     }
 }

@@ -56,6 +56,7 @@ pub enum ConnectorError {
     NotLightClient,
     InvalidKind,
     Paused,
+    BatchTooLarge,
 
     // --- execution and rollback ---
     UnknownRequest,
@@ -169,6 +170,9 @@ impl ConnectorError {
             }
             InvalidKind => "ERR_INVALID_KIND: msg must be a borsh MessageKind",
             Paused => "ERR_PAUSED: deliveries of this kind are paused",
+            BatchTooLarge => {
+                "ERR_BATCH_TOO_LARGE: a batch of proven outcomes holds at most MAX_FORWARD_BATCH"
+            }
 
             UnknownRequest => "ERR_UNKNOWN_REQUEST: no pending request with this id",
             RequestBusy => "ERR_REQUEST_IN_PROGRESS: the request is being executed",

@@ -16,6 +16,7 @@ pub enum ContractError {
     LegacyRetained,
     NotMigratable,
     Private,
+    BatchSize,
 }
 
 impl ContractError {
@@ -48,6 +49,9 @@ impl ContractError {
             }
             ContractError::Private => {
                 "ERR_PRIVATE: only the contract itself may call this method"
+            }
+            ContractError::BatchSize => {
+                "ERR_BATCH_SIZE: a batch holds 1 to MAX_FORWARD_BATCH outcomes"
             }
             ContractError::NotMigratable => {
                 "ERR_NOT_MIGRATABLE: the stored state is not the v0.1 layout"

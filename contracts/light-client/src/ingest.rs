@@ -16,7 +16,7 @@ use xsc_core::block_ref::BlockRef;
 use xsc_core::client::{commit_block, plan_block, BlockPlan};
 use xsc_core::proof_ref::{parse_proof_and_height, verify_proof_ref, ProofRef};
 use xsc_core::wire::Reader;
-use xsc_interfaces::MAX_FORWARD_MSG;
+use xsc_interfaces::{MAX_FORWARD_BATCH, MAX_FORWARD_MSG};
 
 /// Least gas the receiver of a forwarded outcome gets (it also gets all the gas left).
 pub const GAS_FORWARD_MIN: Gas = Gas::from_tgas(10);
@@ -164,6 +164,72 @@ impl LightClient {
             .as_return();
     }
 
+    /// [`Self::verify_and_forward`] for up to `MAX_FORWARD_BATCH` outcomes with one receiver and
+    /// no deposit: **borsh** `(AccountId, Vec<(LightClientExecutionProof, u64, Vec<u8>)>)`.
+    /// Every proof is verified, then `receiver_id.on_proven_outcomes(sender_id, [(outcome,
+    /// msg)])` is called once with all the gas left. All or nothing: one proof that does not
+    /// verify (or a `msg` too long, an empty or oversized batch, too little gas) panics before
+    /// anything is forwarded. What a batch saves is per message: one transaction, one receipt
+    /// here and one in the receiver instead of one each. Paused with `verify_and_forward`.
+    #[pause(name = "verify_and_forward")]
+    pub fn verify_and_forward_batch(&mut self) {
+        let input = input();
+        let mut r = Reader::new(&input);
+        let receiver_id = read_account(&mut r, "receiver_id").unwrap_or_else(|e| fail(e));
+        let count = r.u32("items").unwrap_or_else(|e| fail(e)) as usize;
+        require!(
+            (1..=MAX_FORWARD_BATCH).contains(&count),
+            ContractError::BatchSize.as_str()
+        );
+        // borsh (sender_id: AccountId, items: Vec<(ProvenOutcome, Vec<u8>)>), built as the
+        // proofs are verified. Consecutive proofs against the same block read it once.
+        let sender_id = env::predecessor_account_id();
+        let sender = sender_id.as_str().as_bytes();
+        let mut args = Vec::with_capacity(input.len());
+        args.extend_from_slice(&(sender.len() as u32).to_le_bytes());
+        args.extend_from_slice(sender);
+        args.extend_from_slice(&(count as u32).to_le_bytes());
+        let mut trusted = None;
+        for _ in 0..count {
+            let proof = ProofRef::read(&mut r).unwrap_or_else(|e| fail(e));
+            let height = r.u64("height").unwrap_or_else(|e| fail(e));
+            let msg = r.byte_vec("msg").unwrap_or_else(|e| fail(e));
+            require!(
+                msg.len() <= MAX_FORWARD_MSG,
+                ContractError::ForwardMsgTooLong.as_str()
+            );
+            if trusted.as_ref().is_some_and(|(h, _)| *h != height) {
+                trusted = None;
+            }
+            let (_, block) = trusted.get_or_insert_with(|| {
+                let block = self
+                    .stored_block(height)
+                    .unwrap_or_else(|| env::panic_str(ContractError::UnknownRoot.as_str()));
+                (height, block)
+            });
+            let outcome = verify_proof_ref(&HostCrypto, &proof, block).unwrap_or_else(|e| fail(e));
+            args.extend_from_slice(&outcome);
+            args.extend_from_slice(&(msg.len() as u32).to_le_bytes());
+            args.extend_from_slice(msg);
+        }
+        r.finish("trailing bytes after the arguments")
+            .unwrap_or_else(|e| fail(e));
+        let left = env::prepaid_gas().saturating_sub(env::used_gas());
+        require!(
+            left >= GAS_FORWARD_MIN.saturating_add(GAS_FORWARD_RESERVE),
+            ContractError::NotEnoughGasToForward.as_str()
+        );
+        Promise::new(receiver_id)
+            .function_call_weight(
+                "on_proven_outcomes".to_string(),
+                args,
+                NearToken::from_yoctonear(0),
+                GAS_FORWARD_MIN,
+                GasWeight(1),
+            )
+            .as_return();
+    }
+
     /// Callback of a forwarded deposit: when the receiver's call failed, the deposit came back
     /// to this contract; send it to the relayer who attached it.
     #[private]
@@ -187,15 +253,20 @@ fn read_forward<'a>(
 ) -> Result<(ProofRef<'a>, u64, AccountId, &'a [u8]), xsc_core::Error> {
     let proof = ProofRef::read(r)?;
     let height = r.u64("height")?;
-    let at = r.pos();
-    let receiver = r.string("receiver_id")?;
-    let receiver_id: AccountId = receiver.parse().map_err(|_| xsc_core::Error::Decode {
-        what: "receiver_id: not a valid account id",
-        at,
-    })?;
+    let receiver_id = read_account(r, "receiver_id")?;
     let msg = r.byte_vec("msg")?;
     r.finish("trailing bytes after the arguments")?;
     Ok((proof, height, receiver_id, msg))
+}
+
+/// A borsh account id (a string that must be a valid account id).
+fn read_account(r: &mut Reader<'_>, what: &'static str) -> Result<AccountId, xsc_core::Error> {
+    let at = r.pos();
+    let s = r.string(what)?;
+    s.parse().map_err(|_| xsc_core::Error::Decode {
+        what: "receiver_id: not a valid account id",
+        at,
+    })
 }
 
 impl LightClient {

@@ -415,6 +415,20 @@ async fn adversarial_the_issues_attacks_and_every_inbound_path_into_privileged_e
         "ERR_NOT_LIGHT_CLIENT",
     )
     .await;
+    raw(
+        acc_a.connector.clone(),
+        "on_proven_outcomes",
+        borsh::to_vec(&(
+            m.clone(),
+            vec![(
+                forged_outcome.clone(),
+                borsh::to_vec(&MessageKind::XcallMessage).unwrap(),
+            )],
+        ))
+        .unwrap(),
+        "ERR_NOT_LIGHT_CLIENT",
+    )
+    .await;
     for (method, args) in [
         ("set_locker", json!({"locker": m})),
         ("declare_channel_dead", json!({"channel": 0})),
@@ -550,9 +564,84 @@ async fn adversarial_the_issues_attacks_and_every_inbound_path_into_privileged_e
     );
     assert!(!failures(&d).is_empty() || d.failure().is_some());
 
-    // Chain A is exactly as before, but for the one honest greeting.
+    // ── Batches (`verify_and_forward_batch` → `on_proven_outcomes`): two honest greetings
+    // from B. One tampered proof, a deposit, or an oversized batch: nothing of it is delivered.
+    // The honest batch delivers each once; sent again, each is refused as a replay. ──
+    let greetings = view(net.rpc(A), &acc_a.greeter, "get_count", json!({})).await;
+    let mut batch = Vec::new();
+    for name in ["batch-1", "batch-2"] {
+        let args = json!({"name": name}).to_string();
+        let sent = cross_call(&net, B, &acc_a.greeter, "greet", &args, 10, "").await;
+        assert!(sent.failure().is_none(), "{:?}", sent.failure());
+        let (proof, head) = net
+            .proof_of(
+                B,
+                &acc_b.connector,
+                &sent,
+                MessageKind::CrossCall,
+                &acc_a.connector,
+            )
+            .await;
+        batch.push((proof, head, borsh::to_vec(&MessageKind::CrossCall).unwrap()));
+    }
+    let send_batch = |items: Vec<(xsc_core::LightClientExecutionProof, u64, Vec<u8>)>,
+                      deposit: u128| {
+        let (lc, connector) = (acc_a.light_client.clone(), acc_a.connector.clone());
+        let relayer = net.relayer[A].clone();
+        async move {
+            relayer
+                .call_function(
+                    &lc,
+                    "verify_and_forward_batch",
+                    borsh::to_vec(&(connector, items)).unwrap(),
+                    MAX_GAS_300T,
+                    deposit,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let mut tampered = batch.clone();
+    tampered[1].0.outcome_proof.outcome.logs[0].push(' ');
+    let out = send_batch(tampered, 0).await;
+    assert_fails_with(&out, "ERR_OUTCOME_ROOT_MISMATCH");
+    assert!(event(&out, XSC, "delivered").is_none());
+    let out = send_batch(batch.clone(), 1).await;
+    assert_fails_with(&out, "deposit");
+    let oversized = batch.iter().cycle().take(33).cloned().collect();
+    let out = send_batch(oversized, 0).await;
+    assert_fails_with(&out, "ERR_BATCH_SIZE");
+    assert_eq!(
+        view(net.rpc(A), &acc_a.greeter, "get_count", json!({})).await,
+        greetings,
+        "nothing of a refused batch is delivered"
+    );
+    let out = send_batch(batch.clone(), 0).await;
+    assert!(out.failure().is_none(), "{:?}", out.failure());
+    let delivered = events(&out, XSC)
+        .into_iter()
+        .filter(|(e, _)| e == "delivered")
+        .count();
+    assert_eq!(delivered, 2, "{:?}", out.logs().collect::<Vec<_>>());
+    assert!(failures(&out).is_empty(), "{:?}", failures(&out));
+    let out = send_batch(batch, 0).await;
+    assert!(event(&out, XSC, "delivered").is_none());
+    let codes: Vec<_> = events(&out, XSC)
+        .into_iter()
+        .filter(|(e, _)| e == "delivery_rejected")
+        .map(|(_, d)| d["code"].clone())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            json!("ERR_ALREADY_DELIVERED"),
+            json!("ERR_ALREADY_DELIVERED")
+        ]
+    );
+
+    // Chain A is exactly as before, but for the one honest greeting and the two of the batch.
     let mut after = snapshot(&net, A, &watched).await;
-    assert_eq!(after["greetings"], json!("1"));
+    assert_eq!(after["greetings"], json!("3"));
     after["greetings"] = before["greetings"].clone();
     // The channel moved on (each message consumed once); nothing else changed.
     after["channels"] = before["channels"].clone();

@@ -30,6 +30,8 @@ pub mod xcall;
 pub use calimero::{ArgsError, CrossCallEvent, CrossResponseEvent, INITIATOR_KEY};
 pub use connector::{delivery_args, ext_calimero_executor, ext_xsc_connector, BalanceArg};
 pub use dapps::{ext_xcall_dapp, CalimeroCallback};
-pub use light_client::{ext_light_client, ext_proven_outcome_receiver, MAX_FORWARD_MSG};
+pub use light_client::{
+    ext_light_client, ext_proven_outcome_receiver, MAX_FORWARD_BATCH, MAX_FORWARD_MSG,
+};
 pub use transport::{CalimeroMsg, MessageKind, TransportEvent, XcallMsg, XcallResponseMsg};
 pub use xcall::{BtpAddress, XcallEvent};

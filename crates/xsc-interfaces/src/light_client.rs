@@ -7,6 +7,12 @@ use xsc_core::{LightClientExecutionProof, ProvenOutcome};
 /// Largest `msg` the light client forwards with a proven outcome.
 pub const MAX_FORWARD_MSG: usize = 1024;
 
+/// Most outcomes one `verify_and_forward_batch` verifies and forwards in one call. A batch
+/// shares one transaction, one light client receipt and one receiver receipt among its
+/// outcomes (BENCHMARKS.md, "deliveries in batches"); 32 keeps the forwarded arguments and the
+/// receiver's work well inside one receipt's gas.
+pub const MAX_FORWARD_BATCH: usize = 32;
+
 /// `ext_light_client::ext(light_client).verify_outcome(proof, height)`.
 ///
 /// Arguments are borsh `(LightClientExecutionProof, u64)`; the result is borsh
@@ -38,6 +44,18 @@ pub trait LightClient {
         #[serializer(borsh)] receiver_id: AccountId,
         #[serializer(borsh)] msg: Vec<u8>,
     );
+
+    /// [`Self::verify_and_forward`] for several outcomes at once, all for one receiver, without
+    /// a deposit: verify every `(proof, height, msg)`, then call
+    /// `receiver_id.on_proven_outcomes(sender_id, [(outcome, msg)])` once with all the gas
+    /// left. All or nothing: when any proof does not verify, any `msg` is longer than
+    /// [`MAX_FORWARD_MSG`], there are none or more than [`MAX_FORWARD_BATCH`], or too little
+    /// gas is left, it panics and forwards nothing. Paused with `verify_and_forward`.
+    fn verify_and_forward_batch(
+        &mut self,
+        #[serializer(borsh)] receiver_id: AccountId,
+        #[serializer(borsh)] items: Vec<(LightClientExecutionProof, u64, Vec<u8>)>,
+    );
 }
 
 /// What a contract implements to receive outcomes from `verify_and_forward`. The outcome is
@@ -52,5 +70,13 @@ pub trait ProvenOutcomeReceiver {
         #[serializer(borsh)] sender_id: AccountId,
         #[serializer(borsh)] outcome: ProvenOutcome,
         #[serializer(borsh)] msg: Vec<u8>,
+    );
+
+    /// The outcomes of one `verify_and_forward_batch`, in the order the caller gave them (at
+    /// most [`MAX_FORWARD_BATCH`]); no deposit.
+    fn on_proven_outcomes(
+        &mut self,
+        #[serializer(borsh)] sender_id: AccountId,
+        #[serializer(borsh)] items: Vec<(ProvenOutcome, Vec<u8>)>,
     );
 }

@@ -143,3 +143,159 @@ fn pausing_a_delivery_method_pauses_its_fast_path_without_keeping_the_deposit() 
     forwarded(&mut c, LIGHT_CLIENT, 0, ok_outcome(greet_logs(0)), cc);
     assert!(c.is_delivered(U64(0)));
 }
+
+/// `on_proven_outcomes` as the light client calls it with a batch (`gas` Tgas left).
+fn forwarded_batch(c: &mut Connector, from: &str, gas: u64, items: Vec<(ProvenOutcome, Vec<u8>)>) {
+    Call::contract(from, RELAYER).gas(gas).set();
+    c.on_proven_outcomes(acc(RELAYER), items);
+}
+
+fn rejected_codes() -> Vec<String> {
+    events(XSC)
+        .into_iter()
+        .filter(|(e, _)| e == "delivery_rejected")
+        .map(|(_, d)| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn executor_calls() -> usize {
+    function_calls()
+        .iter()
+        .filter(|(to, method, ..)| to == EXECUTOR && method == "execute")
+        .count()
+}
+
+#[test]
+fn a_batch_delivers_each_message_in_order_and_a_replay_inside_it_once() {
+    let mut c = setup();
+    let cc = kind_msg(MessageKind::CrossCall);
+    forwarded_batch(
+        &mut c,
+        LIGHT_CLIENT,
+        300,
+        vec![
+            (ok_outcome(greet_logs(0)), cc.clone()),
+            (ok_outcome(greet_logs(1)), cc.clone()),
+            (ok_outcome(greet_logs(0)), cc),
+        ],
+    );
+    assert_eq!(executor_calls(), 2);
+    let delivered: Vec<_> = events(XSC)
+        .into_iter()
+        .filter(|(e, _)| e == "delivered")
+        .map(|(_, d)| d["nsn"].clone())
+        .collect();
+    assert_eq!(delivered, vec!["0", "1"]);
+    assert_eq!(rejected_codes(), vec!["ERR_ALREADY_DELIVERED"]);
+    assert!(c.is_delivered(U64(0)) && c.is_delivered(U64(1)));
+    assert!(transfers().is_empty(), "no deposit rides on a batch");
+}
+
+#[test]
+fn only_the_configured_light_client_may_forward_a_batch() {
+    let mut c = setup();
+    for caller in ["mallory.near", RELAYER, LOCKER] {
+        let msg = expect_panic(|| {
+            forwarded_batch(
+                &mut c,
+                caller,
+                300,
+                vec![(ok_outcome(greet_logs(0)), kind_msg(MessageKind::CrossCall))],
+            )
+        });
+        assert!(msg.starts_with("ERR_NOT_LIGHT_CLIENT"), "{msg}");
+    }
+    Call::by(ADMIN).set();
+    assert!(!c.is_delivered(U64(0)));
+}
+
+#[test]
+fn a_bad_item_of_a_batch_is_refused_alone() {
+    let mut c = setup();
+    let cc = kind_msg(MessageKind::CrossCall);
+    let wrong_executor = outcome(
+        "mallory.a.near",
+        ExecutionStatusView::SuccessValue(vec![]),
+        greet_logs(0),
+    );
+    forwarded_batch(
+        &mut c,
+        LIGHT_CLIENT,
+        300,
+        vec![
+            (ok_outcome(greet_logs(0)), vec![9]),
+            (wrong_executor, cc.clone()),
+            (
+                ok_outcome(greet_logs(0)),
+                kind_msg(MessageKind::XcallResponse),
+            ),
+            (ok_outcome(greet_logs(0)), cc),
+        ],
+    );
+    assert_eq!(
+        rejected_codes(),
+        vec!["ERR_INVALID_KIND", "ERR_WRONG_EXECUTOR", "ERR_NO_MESSAGE"]
+    );
+    assert_eq!(executor_calls(), 1);
+    assert!(c.is_delivered(U64(0)));
+}
+
+#[test]
+fn a_batch_that_runs_out_of_gas_refuses_the_rest_undelivered() {
+    let mut c = setup();
+    let cc = kind_msg(MessageKind::CrossCall);
+    // One `greet` (5 Tgas) needs 61 Tgas to start and attaches 36: 70 Tgas carry one.
+    forwarded_batch(
+        &mut c,
+        LIGHT_CLIENT,
+        70,
+        vec![
+            (ok_outcome(greet_logs(0)), cc.clone()),
+            (ok_outcome(greet_logs(1)), cc.clone()),
+        ],
+    );
+    assert_eq!(executor_calls(), 1);
+    assert_eq!(rejected_codes(), vec!["ERR_NOT_ENOUGH_GAS"]);
+    assert!(c.is_delivered(U64(0)));
+    // Not delivered: a later delivery with enough gas takes it.
+    assert!(!c.is_delivered(U64(1)));
+    forwarded_batch(
+        &mut c,
+        LIGHT_CLIENT,
+        300,
+        vec![(ok_outcome(greet_logs(1)), cc)],
+    );
+    assert!(c.is_delivered(U64(1)));
+}
+
+#[test]
+fn a_batch_larger_than_the_light_client_sends_is_refused_whole() {
+    let mut c = setup();
+    let cc = kind_msg(MessageKind::CrossCall);
+    let items = (0..=xsc_interfaces::MAX_FORWARD_BATCH as u64)
+        .map(|n| (ok_outcome(greet_logs(n)), cc.clone()))
+        .collect();
+    forwarded_batch(&mut c, LIGHT_CLIENT, 300, items);
+    assert_eq!(rejected_codes(), vec!["ERR_BATCH_TOO_LARGE"]);
+    assert_eq!(executor_calls(), 0);
+    assert!(!c.is_delivered(U64(0)));
+}
+
+#[test]
+fn pausing_a_delivery_method_pauses_it_in_batches() {
+    let mut c = setup();
+    Call::by(ADMIN).set();
+    assert!(c.pa_pause_feature("cross_call_execute".into()));
+    forwarded_batch(
+        &mut c,
+        LIGHT_CLIENT,
+        300,
+        vec![
+            (ok_outcome(greet_logs(0)), kind_msg(MessageKind::CrossCall)),
+            (ok_outcome(greet_logs(1)), kind_msg(MessageKind::CrossCall)),
+        ],
+    );
+    assert_eq!(rejected_codes(), vec!["ERR_PAUSED", "ERR_PAUSED"]);
+    assert_eq!(executor_calls(), 0);
+    assert!(!c.is_delivered(U64(0)));
+}

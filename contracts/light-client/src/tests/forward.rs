@@ -188,3 +188,135 @@ fn verify_and_forward_forwards_nothing_for_a_bad_proof_a_long_msg_or_too_little_
         assert!(get_created_receipts().is_empty(), "case {i}");
     }
 }
+
+fn batch_input(items: &[(&xsc_core::LightClientExecutionProof, u64, Vec<u8>)]) -> Vec<u8> {
+    let items: Vec<_> = items.iter().map(|(p, h, m)| (*p, *h, m.clone())).collect();
+    borsh::to_vec(&(account("connector.near"), items)).unwrap()
+}
+
+#[test]
+fn a_batch_is_verified_whole_and_forwarded_in_one_call() {
+    let (mut lc, proof, height) = forwardable();
+    call_ctx(
+        "relayer.near",
+        batch_input(&[(&proof, height, vec![2]), (&proof, height, vec![0])]),
+        0,
+        300,
+    );
+    lc.verify_and_forward_batch();
+    let receipts = get_created_receipts();
+    assert_eq!(receipts.len(), 1, "one call for the whole batch");
+    assert_eq!(receipts[0].receiver_id, account("connector.near"));
+    let [MockAction::FunctionCallWeight {
+        method_name,
+        args,
+        attached_deposit,
+        prepaid_gas,
+        gas_weight,
+        ..
+    }] = &receipts[0].actions[..]
+    else {
+        panic!("one function call: {:?}", receipts[0].actions);
+    };
+    assert_eq!(String::from_utf8_lossy(method_name), "on_proven_outcomes");
+    assert_eq!(attached_deposit.as_yoctonear(), 0);
+    assert_eq!(*prepaid_gas, crate::GAS_FORWARD_MIN);
+    assert_eq!(gas_weight.0, 1);
+    let (sender, items): (AccountId, Vec<(xsc_core::ProvenOutcome, Vec<u8>)>) =
+        borsh::from_slice(args).unwrap();
+    assert_eq!(sender, account("relayer.near"));
+    assert_eq!(items.len(), 2);
+    // In the caller's order, each with its own msg, each the outcome the single path proves.
+    call_ctx(
+        "relayer.near",
+        borsh::to_vec(&(&proof, height)).unwrap(),
+        0,
+        300,
+    );
+    let single: xsc_core::ProvenOutcome =
+        borsh::from_slice(&lc.verify_outcome_bytes(&borsh::to_vec(&(&proof, height)).unwrap()))
+            .unwrap();
+    assert_eq!(items[0], (single.clone(), vec![2]));
+    assert_eq!(items[1], (single, vec![0]));
+}
+
+#[test]
+fn a_batch_forwards_nothing_when_any_item_is_bad_or_the_batch_is_empty_or_too_large() {
+    let max = xsc_interfaces::MAX_FORWARD_BATCH;
+    let cases: [(&str, Tamper, usize, u64); 6] = [
+        (
+            "ERR_OUTCOME_ROOT_MISMATCH",
+            Box::new(|p, _, _| p.outcome_proof.outcome.logs.push("x".into())),
+            3,
+            300,
+        ),
+        ("ERR_UNKNOWN_ROOT", Box::new(|_, _, h| *h += 1), 3, 300),
+        (
+            "ERR_FORWARD_MSG_TOO_LONG",
+            Box::new(|_, m, _| *m = vec![0; 1025]),
+            3,
+            300,
+        ),
+        ("ERR_BATCH_SIZE", Box::new(|_, _, _| {}), 0, 300),
+        ("ERR_BATCH_SIZE", Box::new(|_, _, _| {}), max + 1, 300),
+        ("ERR_NOT_ENOUGH_GAS", Box::new(|_, _, _| {}), 3, 11),
+    ];
+    for (i, (code, tamper, count, gas)) in cases.iter().enumerate() {
+        let (mut lc, proof, height) = forwardable();
+        // Good items with the tampered one last: nothing of the batch may be forwarded.
+        let (mut bad, mut msg, mut bad_height) = (proof.clone(), vec![1], height);
+        tamper(&mut bad, &mut msg, &mut bad_height);
+        let mut items: Vec<(&xsc_core::LightClientExecutionProof, u64, Vec<u8>)> = Vec::new();
+        for j in 0..*count {
+            if j + 1 == *count {
+                items.push((&bad, bad_height, msg.clone()));
+            } else {
+                items.push((&proof, height, vec![1]));
+            }
+        }
+        call_ctx("relayer.near", batch_input(&items), 0, *gas);
+        let e = try_run(|| lc.verify_and_forward_batch()).expect_err(code);
+        assert!(e.starts_with(code), "case {i}: {e}");
+        assert!(get_created_receipts().is_empty(), "case {i}");
+    }
+}
+
+#[test]
+fn a_batch_with_trailing_bytes_is_refused() {
+    // (A deposit is refused by near-sdk's entry point before the method runs, as for any
+    // method that is not `#[payable]`: checked in the sandbox.)
+    let (mut lc, proof, height) = forwardable();
+    let mut input = batch_input(&[(&proof, height, vec![1])]);
+    input.push(0);
+    call_ctx("relayer.near", input, 0, 300);
+    let e = try_run(|| lc.verify_and_forward_batch()).expect_err("trailing bytes");
+    assert!(e.starts_with("ERR_INVALID_INPUT"), "{e}");
+    assert!(get_created_receipts().is_empty());
+}
+
+#[test]
+fn pausing_verify_and_forward_pauses_the_batch_too() {
+    use near_plugins::Pausable;
+    let (mut lc, proof, height) = forwardable();
+    set_caller("admin.near");
+    assert!(lc.pa_pause_feature("verify_and_forward".into()));
+    call_ctx(
+        "relayer.near",
+        batch_input(&[(&proof, height, vec![1])]),
+        0,
+        300,
+    );
+    let e = try_run(|| lc.verify_and_forward_batch()).expect_err("paused");
+    assert!(e.contains("Pausable: Method is paused"), "{e}");
+    assert!(get_created_receipts().is_empty());
+    set_caller("admin.near");
+    assert!(lc.pa_unpause_feature("verify_and_forward".into()));
+    call_ctx(
+        "relayer.near",
+        batch_input(&[(&proof, height, vec![1])]),
+        0,
+        300,
+    );
+    lc.verify_and_forward_batch();
+    assert_eq!(get_created_receipts().len(), 1);
+}

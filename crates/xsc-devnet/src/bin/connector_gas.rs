@@ -346,6 +346,73 @@ impl Bench {
         measure(&self.pair.rpcs[to], &h, &signer).await
     }
 
+    /// Deliver the `kind` messages of several transactions of chain `from` in one batch: one
+    /// transaction calling the light client's `verify_and_forward_batch`, every proof against
+    /// the same head. Checks that every message was delivered; returns the batch, measured.
+    async fn deliver_batch(&self, from: usize, ms: &[Measured], kind: MessageKind) -> R<Measured> {
+        let to = 1 - from;
+        let mut items = Vec::new();
+        for m in ms {
+            let item = m.message(self.conn(from), kind)?;
+            let bh = item.block_hash.ok_or("outcome without block hash")?;
+            let height = self.pair.rpcs[from]
+                .block(BlockRef::Hash(bh))
+                .await
+                .map_err(s)?
+                .header
+                .height;
+            items.push((item.id, height));
+        }
+        let top = items.iter().map(|(_, h)| *h).max().ok_or("empty batch")?;
+        let head = self.relays[to]
+            .proof_head_for(top + 1, T)
+            .await
+            .map_err(s)?;
+        let msg = borsh::to_vec(&kind).map_err(s)?;
+        let mut batch = Vec::new();
+        for (id, _) in &items {
+            let proof = self.pair.rpcs[from]
+                .light_client_proof(
+                    &ProofTarget::Receipt {
+                        receipt_id: *id,
+                        receiver_id: self.conn(from).to_string(),
+                    },
+                    &head.hash,
+                )
+                .await
+                .map_err(s)?;
+            batch.push((proof, head.height, msg.clone()));
+        }
+        let args = borsh::to_vec(&(self.conn(to), &batch)).map_err(s)?;
+        let out = self.relayer[to]
+            .send(
+                &self.pair.deployed[to].accounts.light_client,
+                vec![actions::function_call(
+                    "verify_and_forward_batch",
+                    args,
+                    MAX_GAS_300T,
+                    0,
+                )],
+            )
+            .await
+            .map_err(s)?;
+        let delivered = out
+            .logs()
+            .filter(|l| l.contains("\"event\":\"delivered\""))
+            .count();
+        if out.failure().is_some() || delivered != ms.len() {
+            return Err(format!(
+                "batch of {}: {delivered} delivered, failure {:?}; logs {:?}",
+                ms.len(),
+                out.failure().map(|f| f.message.clone()),
+                out.logs().collect::<Vec<_>>()
+            ));
+        }
+        let h = out.tx_hash().ok_or("no transaction hash")?;
+        let signer = self.relayer[to].signer().account_id().to_string();
+        measure(&self.pair.rpcs[to], &h, &signer).await
+    }
+
     fn row(&mut self, op: &str, m: &Measured, excl: Option<(u64, &str)>) {
         println!(
             "measured: {op}: {:.3} Tgas, tx {}",
@@ -446,6 +513,9 @@ fn light_client_line(chain: &str, protocol: &str, lc: &str, updates: &[Measured]
         tg(rmed)
     )
 }
+
+/// How many `cross_call` deliveries the batch row carries.
+const BATCH: usize = 5;
 
 fn tg(g: u64) -> String {
     format!("{:.3}", g as f64 / TGAS)
@@ -772,6 +842,38 @@ async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
         &resp,
         &acc_a.cross_call,
         "on_greeting",
+    )?;
+
+    // 2a. Deliveries in a batch: BATCH direct `cross_call`s delivered by one
+    // `verify_and_forward_batch`. Each `greet` with 10 Tgas attaches 41 Tgas and needs 66 to
+    // start: the 300 Tgas of one transaction carry six on protocol 86, five on protocol 63
+    // (where the light client's receipt keeps more for its fees).
+    let mut sent = Vec::new();
+    for i in 0..BATCH {
+        let (m, _) = b
+            .user_call(
+                0,
+                &acc_a.connector,
+                "cross_call",
+                json!({
+                    "destination_contract_id": acc_b.greeter,
+                    "destination_contract_method": "greet",
+                    "destination_contract_args": json!({"name": format!("batch {i}")}).to_string(),
+                    "destination_gas": "10000000000000",
+                    "destination_deposit": "0",
+                    "source_callback_method": "",
+                }),
+                0,
+            )
+            .await?;
+        sent.push(m);
+    }
+    let batch = b.deliver_batch(0, &sent, MessageKind::CrossCall).await?;
+    b.row_excl(
+        &format!("`cross_call_execute` × {BATCH} in one batch (`verify_and_forward_batch`; excl. column = all {BATCH}, minus their `greet`s)"),
+        &batch,
+        &acc_b.greeter,
+        "greet",
     )?;
 
     // 2b. A Calimero destination returning 2 MiB (the most a 200 Tgas destination can return

@@ -13,6 +13,7 @@ use xsc_bridge::events::{parse_transport, MessageKind};
 use xsc_bridge::lightclient_relay::{ContractTarget, LightClientRelay, RelayConfig, RpcSource};
 use xsc_bridge::rpc::{BlockRef, FinalOutcome, OutcomeStatus, ProofTarget, RpcClient};
 use xsc_bridge::tx::{actions, TxSender, MAX_GAS_300T};
+use xsc_core::LightClientExecutionProof;
 use xsc_devnet::demo::{LocalPair, PairOptions};
 use xsc_devnet::localnet::{find_neard, MISSING_BIN};
 
@@ -114,6 +115,43 @@ impl Net {
         deposit: u128,
     ) -> FinalOutcome {
         let to = 1 - from;
+        let (proof, head_height) = self.proof_of(from, sender, out, kind, receiver).await;
+        let lc = self.acc(to).light_client.clone();
+        let (target, method, args) = if fast {
+            (
+                lc.as_str(),
+                "verify_and_forward",
+                borsh::to_vec(&(&proof, head_height, receiver, borsh::to_vec(&kind).unwrap()))
+                    .unwrap(),
+            )
+        } else {
+            (
+                receiver,
+                kind.delivery_method(),
+                borsh::to_vec(&(&proof, head_height)).unwrap(),
+            )
+        };
+        self.relayer[to]
+            .send(
+                target,
+                vec![actions::function_call(method, args, gas, deposit)],
+            )
+            .await
+            .unwrap()
+    }
+
+    /// The proof of the `kind` message logged by `sender` (a connector on chain `from`) in `out`
+    /// (the one addressed to `receiver` if there is one, else the first of its kind), against a
+    /// head the other chain's light client holds (updated first when needed): `(proof, head)`.
+    pub async fn proof_of(
+        &self,
+        from: usize,
+        sender: &str,
+        out: &FinalOutcome,
+        kind: MessageKind,
+        receiver: &str,
+    ) -> (LightClientExecutionProof, u64) {
+        let to = 1 - from;
         let find = |to: Option<&str>| {
             out.receipts_outcome.iter().find(|o| {
                 o.outcome.executor_id == sender
@@ -155,28 +193,7 @@ impl Net {
             )
             .await
             .unwrap();
-        let lc = self.acc(to).light_client.clone();
-        let (target, method, args) = if fast {
-            (
-                lc.as_str(),
-                "verify_and_forward",
-                borsh::to_vec(&(&proof, head.height, receiver, borsh::to_vec(&kind).unwrap()))
-                    .unwrap(),
-            )
-        } else {
-            (
-                receiver,
-                kind.delivery_method(),
-                borsh::to_vec(&(&proof, head.height)).unwrap(),
-            )
-        };
-        self.relayer[to]
-            .send(
-                target,
-                vec![actions::function_call(method, args, gas, deposit)],
-            )
-            .await
-            .unwrap()
+        (proof, head.height)
     }
 
     /// [`Self::deliver_to`] between the deployed connectors, fast path, 300 Tgas, no deposit.
