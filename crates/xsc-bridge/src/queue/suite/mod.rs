@@ -101,6 +101,24 @@ fn within(t: i64, lo: i64, hi: i64, what: &str) {
     assert!(lo <= t && t <= hi, "{what}: {t} not in [{lo}, {hi}]");
 }
 
+/// The counters (kept beside the rows, never a scan) agree with the rows: per destination and
+/// in total.
+async fn counts_match_rows(s: &dyn MessageStore, dests: &[&str]) {
+    let rows = s.list(&all()).await.unwrap();
+    let mut total = StateCounts::default();
+    for e in &rows {
+        *total.get_mut(e.state) += 1;
+    }
+    assert_eq!(s.counts(None).await.unwrap(), total, "all destinations");
+    for dest in dests {
+        let mut want = StateCounts::default();
+        for e in rows.iter().filter(|e| e.dest_chain == *dest) {
+            *want.get_mut(e.state) += 1;
+        }
+        assert_eq!(s.counts(Some(dest)).await.unwrap(), want, "{dest}");
+    }
+}
+
 pub(crate) async fn insert_is_idempotent(b: &dyn Backend) {
     let s = b.handle().await;
     assert_eq!(s.insert_events(&[ev(1, 0)]).await.unwrap(), 1);
@@ -351,6 +369,7 @@ pub(crate) async fn claims_are_leases_and_every_step_names_its_claim(b: &dyn Bac
             failed: 0
         }
     );
+    counts_match_rows(s.as_ref(), &["b"]).await;
 }
 
 /// An instance that stops renewing loses its claims to the pool once they expire, and can no
@@ -384,7 +403,9 @@ pub(crate) async fn an_expired_claim_returns_to_the_pool_and_fences_its_old_hold
         mine.iter().map(|e| e.id).collect::<Vec<_>>(),
         "exactly the expired claims, not the live instance's own"
     );
-    assert!(taken.iter().all(|e| e.claim_seq == 2 && e.attempts == 0));
+    assert!(taken
+        .iter()
+        .all(|e| e.claim_seq == 2 && e.attempts == 0 && e.lease_owner.as_deref() == Some("live")));
     assert_eq!(
         taken[0].delivery_tx.as_deref(),
         Some("SentBeforeDying"),
@@ -392,17 +413,29 @@ pub(crate) async fn an_expired_claim_returns_to_the_pool_and_fences_its_old_hold
     );
     // The old holder is fenced off: every step of its claim is refused, its renewal holds none.
     for e in &mine {
-        assert!(matches!(
-            dead.set_delivery_tx(&claim(e), "Late").await.unwrap_err(),
-            QueueError::LeaseLost { .. }
-        ));
-        assert!(matches!(
+        for r in [
+            dead.set_delivery_tx(&claim(e), "Late").await,
             dead.mark_retry(&claim(e), RetryKind::Temporary, "x", Duration::ZERO)
-                .await
-                .unwrap_err(),
-            QueueError::LeaseLost { .. }
-        ));
+                .await,
+            dead.mark_retry(&claim(e), RetryKind::Refused, "x", Duration::ZERO)
+                .await,
+            dead.mark_failed(&claim(e), "x").await,
+        ] {
+            assert!(
+                matches!(&r, Err(QueueError::LeaseLost { owner, seq: 1, .. }) if owner == "dead"),
+                "{r:?}"
+            );
+        }
     }
+    // ... and the new holder's claim is intact: it acts on it.
+    live.set_delivery_tx(&claim(&taken[1]), "Tx2")
+        .await
+        .unwrap();
+    let e = live.get(taken[1].id).await.unwrap().unwrap();
+    assert_eq!(
+        (e.state, e.delivery_tx.as_deref(), e.attempts),
+        (EventState::Delivering, Some("Tx2"), 0)
+    );
     let ids: Vec<i64> = mine.iter().map(|e| e.id).collect();
     assert_eq!(dead.extend_leases("dead", &ids, LEASE).await.unwrap(), 0);
     // The live one renews its own.
@@ -411,6 +444,28 @@ pub(crate) async fn an_expired_claim_returns_to_the_pool_and_fences_its_old_hold
         live.extend_leases("live", &all_ids, LEASE).await.unwrap(),
         4
     );
+    // Renewal keeps a claim past its earlier deadline; one not renewed expires, and even its own
+    // holder claiming it again gets a new fencing token that the earlier one cannot act under.
+    let renewed: Vec<i64> = theirs.iter().chain(&taken[..1]).map(|e| e.id).collect();
+    assert_eq!(
+        live.extend_leases("live", &renewed, Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        3
+    );
+    b.advance(LEASE).await;
+    let again = live.claim_due("b", "live", 10, LEASE).await.unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|e| (e.id, e.claim_seq))
+            .collect::<Vec<_>>(),
+        vec![(taken[1].id, 3)]
+    );
+    assert!(matches!(
+        live.mark_failed(&claim(&taken[1]), "x").await.unwrap_err(),
+        QueueError::LeaseLost { seq: 2, .. }
+    ));
     // A fact from the chain is accepted whoever holds the claim.
     dead.mark_delivered(mine[1].id, Some("Tx"), None)
         .await
@@ -440,6 +495,12 @@ pub(crate) async fn releasing_claims_touches_only_that_instances_claims(b: &dyn 
     assert!(released
         .iter()
         .all(|e| e.lease_owner.as_deref() == Some("me")));
+    let c = s.counts(None).await.unwrap();
+    assert_eq!(
+        (c.pending, c.delivering),
+        (2, 1),
+        "released ones are pending again; the peer's claim still counts"
+    );
     // The peer's claim is untouched and still its own.
     let p = peer.get(theirs[0].id).await.unwrap().unwrap();
     assert_eq!(
@@ -455,6 +516,11 @@ pub(crate) async fn releasing_claims_touches_only_that_instances_claims(b: &dyn 
         again.iter().map(|e| e.id).collect::<Vec<_>>(),
         mine.iter().map(|e| e.id).collect::<Vec<_>>()
     );
+    assert_eq!(
+        again[0].delivery_tx.as_deref(),
+        Some("Mine0"),
+        "the recorded transaction is kept for checking"
+    );
     assert!(s.release_claims_of("nobody").await.unwrap().is_empty());
     assert_eq!(s.counts(None).await.unwrap().delivering, 3);
 }
@@ -466,9 +532,12 @@ pub(crate) async fn counts_oldest_and_retention_follow_every_transition(b: &dyn 
     let (t0, r, t1) = timed(s.as_ref(), s.insert_events(&[ev(1, 0)])).await;
     r.unwrap();
     b.advance(Duration::from_millis(1_100)).await;
-    peer.insert_events(&[ev(2, 0), ev(3, 0), ev_to("c", 4, 0)])
-        .await
-        .unwrap();
+    let (p0, r, p1) = timed(
+        peer.as_ref(),
+        peer.insert_events(&[ev(2, 0), ev(3, 0), ev_to("c", 4, 0)]),
+    )
+    .await;
+    r.unwrap();
     let oldest = s.oldest_open("b").await.unwrap().unwrap();
     within(
         oldest,
@@ -506,6 +575,7 @@ pub(crate) async fn counts_oldest_and_retention_follow_every_transition(b: &dyn 
     s.mark_delivered(c[0].id, None, None).await.unwrap();
     let later = s.oldest_open("b").await.unwrap().unwrap();
     assert!(later > oldest, "{later} > {oldest}");
+    within(later, p0, p1, "then the next open event's created_at");
     assert_eq!(peer.requeue_failed(Some("c")).await.unwrap(), 0);
     assert_eq!(peer.requeue_failed(None).await.unwrap(), 1);
     assert_eq!(
@@ -517,6 +587,7 @@ pub(crate) async fn counts_oldest_and_retention_follow_every_transition(b: &dyn 
             failed: 0
         }
     );
+    counts_match_rows(s.as_ref(), &["b", "c"]).await;
 
     // Retention: delivered rows older than the limit go, with all but each destination's
     // newest relay record and settled submission.
