@@ -91,7 +91,7 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
         .unwrap_or_else(|| rand::thread_rng().gen());
     println!("fault seed {seed} (XSC_FAULT_SEED={seed} reproduces the faults)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = KeptOnFailure(Some(tempfile::tempdir().unwrap()));
     let dir = tmp.path();
     let opts = PairOptions {
         res_dir: res_dir(),
@@ -314,5 +314,28 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
     match Arc::try_unwrap(pair) {
         Ok(p) => p.stop().await,
         Err(_) => panic!("pair still shared"),
+    }
+}
+
+/// A temporary directory removed when the test passes and kept when it fails: the relayer's logs
+/// (`relay-<run>.log`), its queue and the chains' data are what a failure is diagnosed from.
+struct KeptOnFailure(Option<tempfile::TempDir>);
+
+impl KeptOnFailure {
+    fn path(&self) -> &std::path::Path {
+        self.0.as_ref().expect("present until dropped").path()
+    }
+}
+
+impl Drop for KeptOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(t) = self.0.take() {
+                eprintln!(
+                    "test failed: its directory is kept at {}",
+                    t.keep().display()
+                );
+            }
+        }
     }
 }
