@@ -275,6 +275,25 @@ impl Bench {
         Ok((m, out))
     }
 
+    /// The receipt of `m` (on chain `from`) that logged the `kind` message, and the height of
+    /// the block it executed in.
+    async fn executed_at(
+        &self,
+        from: usize,
+        m: &Measured,
+        kind: MessageKind,
+    ) -> R<(CryptoHash, u64)> {
+        let item = m.message(self.conn(from), kind)?;
+        let bh = item.block_hash.ok_or("outcome without block hash")?;
+        let height = self.pair.rpcs[from]
+            .block(BlockRef::Hash(bh))
+            .await
+            .map_err(s)?
+            .header
+            .height;
+        Ok((item.id, height))
+    }
+
     /// Deliver the `kind` message held by a receipt of `m` (executed on chain `from`) to the
     /// other chain: relay a light client block if needed, get the proof, call the delivery
     /// method. Returns the delivery transaction, measured.
@@ -286,14 +305,7 @@ impl Bench {
         deposit: u128,
     ) -> R<Measured> {
         let to = 1 - from;
-        let item = m.message(self.conn(from), kind)?;
-        let bh = item.block_hash.ok_or("outcome without block hash")?;
-        let height = self.pair.rpcs[from]
-            .block(BlockRef::Hash(bh))
-            .await
-            .map_err(s)?
-            .header
-            .height;
+        let (receipt_id, height) = self.executed_at(from, m, kind).await?;
         // The proof block is the block after the executing one (sandbox blocks all have chunks).
         let head = self.relays[to]
             .proof_head_for(height + 1, T)
@@ -302,7 +314,7 @@ impl Bench {
         let proof = self.pair.rpcs[from]
             .light_client_proof(
                 &ProofTarget::Receipt {
-                    receipt_id: item.id,
+                    receipt_id,
                     receiver_id: self.conn(from).to_string(),
                 },
                 &head.hash,
@@ -336,7 +348,7 @@ impl Bench {
             return Err(format!(
                 "{} of {} (block #{height}, head #{}): {d:?}; logs {:?}",
                 kind.delivery_method(),
-                item.id,
+                receipt_id,
                 head.height,
                 out.logs().collect::<Vec<_>>()
             ));
@@ -353,15 +365,7 @@ impl Bench {
         let to = 1 - from;
         let mut items = Vec::new();
         for m in ms {
-            let item = m.message(self.conn(from), kind)?;
-            let bh = item.block_hash.ok_or("outcome without block hash")?;
-            let height = self.pair.rpcs[from]
-                .block(BlockRef::Hash(bh))
-                .await
-                .map_err(s)?
-                .header
-                .height;
-            items.push((item.id, height));
+            items.push(self.executed_at(from, m, kind).await?);
         }
         let top = items.iter().map(|(_, h)| *h).max().ok_or("empty batch")?;
         let head = self.relays[to]
