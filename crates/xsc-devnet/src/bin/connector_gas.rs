@@ -518,6 +518,19 @@ fn light_client_line(chain: &str, protocol: &str, lc: &str, updates: &[Measured]
     )
 }
 
+/// `cross_call` arguments of a user's direct call: `greet(name)` on `greeter` with 10 Tgas, no
+/// source callback.
+fn greet_by_cross_call(greeter: &str, name: &str) -> Value {
+    json!({
+        "destination_contract_id": greeter,
+        "destination_contract_method": "greet",
+        "destination_contract_args": json!({"name": name}).to_string(),
+        "destination_gas": "10000000000000",
+        "destination_deposit": "0",
+        "source_callback_method": "",
+    })
+}
+
 /// How many `cross_call` deliveries the batch row carries.
 const BATCH: usize = 5;
 
@@ -782,14 +795,7 @@ async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
             0,
             &acc_a.connector,
             "cross_call",
-            json!({
-                "destination_contract_id": acc_b.greeter,
-                "destination_contract_method": "greet",
-                "destination_contract_args": json!({"name": "direct"}).to_string(),
-                "destination_gas": "10000000000000",
-                "destination_deposit": "0",
-                "source_callback_method": "",
-            }),
+            greet_by_cross_call(&acc_b.greeter, "direct"),
             0,
         )
         .await?;
@@ -859,14 +865,7 @@ async fn run(pair: LocalPair, fast: bool) -> R<(Vec<Row>, LocalPair)> {
                 0,
                 &acc_a.connector,
                 "cross_call",
-                json!({
-                    "destination_contract_id": acc_b.greeter,
-                    "destination_contract_method": "greet",
-                    "destination_contract_args": json!({"name": format!("batch {i}")}).to_string(),
-                    "destination_gas": "10000000000000",
-                    "destination_deposit": "0",
-                    "source_callback_method": "",
-                }),
+                greet_by_cross_call(&acc_b.greeter, &format!("batch {i}")),
                 0,
             )
             .await?;
