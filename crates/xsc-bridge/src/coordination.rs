@@ -517,7 +517,9 @@ impl RelayGuard {
         match self.rpc.tx_status(&hash, &s.signer).await {
             Ok(o) if o.is_done() => return Ok(Some(o)),
             Ok(_) => return self.wait(&hash, &s.signer).await.map(Some),
-            Err(e) if e.is_cause("UNKNOWN_TRANSACTION") => {}
+            // A node that waits for execution before answering times out on a transaction it
+            // never saw: as unknown as UNKNOWN_TRANSACTION.
+            Err(e) if e.is_cause("UNKNOWN_TRANSACTION") || e.is_cause("TIMEOUT_ERROR") => {}
             Err(e) => return Err(format!("status of {}: {e}", s.tx_hash)),
         }
         // Unknown to the node: it was never sent, or it is still travelling. The same bytes

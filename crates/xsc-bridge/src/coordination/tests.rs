@@ -280,6 +280,37 @@ async fn a_dead_holders_unsent_block_is_sent_again_as_the_same_bytes_before_anyt
 }
 
 #[tokio::test]
+async fn a_block_whose_status_query_times_out_is_sent_again_not_waited_on_forever() {
+    // A node that waits for execution before answering `tx` (nearcore 2.x asked without
+    // `wait_until`) answers a transaction it never saw with TIMEOUT_ERROR, never with
+    // UNKNOWN_TRANSACTION: the recorded bytes must still be sent again (a relay killed between
+    // recording and sending stalled every later block on this).
+    let s = store();
+    let tx = recorded(&s, "dead", 100, 7).await;
+    let mock = MockRpc::start(|n, method, params| match (n, method) {
+        (0, "tx") => Reply::Error(handler_error("TIMEOUT_ERROR", "Timeout")),
+        (_, "send_tx") => {
+            assert_eq!(params["signed_tx_base64"], "SIGNED7");
+            Reply::Error(json!({"name": "HANDLER_ERROR",
+                "cause": {"name": "INVALID_TRANSACTION", "info": {}},
+                "code": -32000, "message": "Server error",
+                "data": {"TxExecutionError": {"InvalidTxError": "Expired"}}}))
+        }
+        (_, "tx") => Reply::Error(handler_error("TIMEOUT_ERROR", "Timeout")),
+        _ => panic!("unexpected {method}"),
+    })
+    .await;
+    let lease = RoleLease::new(s.clone(), "relay:a->b", "new", TTL);
+    assert!(lease.tick().await);
+    let g = RelayGuard::new(s.clone(), lease, "b", rpc(&mock.url));
+    g.settle().await.unwrap();
+    let methods: Vec<String> = mock.recorded().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, vec!["tx", "send_tx", "tx"]);
+    assert_eq!(status_of(&s, &tx).await, None, "expired: failed, not open");
+    assert!(s.open_submissions("b").await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_block_transaction_that_can_never_execute_is_marked_failed() {
     let s = store();
     let tx = recorded(&s, "dead", 100, 7).await;
@@ -308,7 +339,7 @@ async fn an_executed_or_refused_transaction_is_read_not_sent_again() {
     let refused = recorded(&s, "dead", 101, 8).await;
     let (ok2, refused2) = (ok.clone(), refused.clone());
     let mock = MockRpc::start(move |_, method, params| {
-        let h = params[0].as_str().unwrap_or_default().to_string();
+        let h = params["tx_hash"].as_str().unwrap_or_default().to_string();
         match method {
             "tx" if h == ok2 => Reply::Result(fixture_result("tx-success.json")),
             "tx" if h == refused2 => Reply::Result(json!({

@@ -169,6 +169,9 @@ struct Inner {
     observer: Mutex<Option<Arc<dyn RpcObserver>>>,
     /// Moving average of the reply time of quick requests, microseconds (0: none yet).
     latency_us: AtomicU64,
+    /// The node refused `tx` with named parameters (nodes before `wait_until`, such as
+    /// Calimero's protocol-63 fork): ask in the array form.
+    tx_status_array_form: std::sync::atomic::AtomicBool,
 }
 
 /// Requests whose reply time says how far the node is: not those that wait on the chain.
@@ -231,6 +234,11 @@ fn check_url(url: &str) -> Result<(), RpcSetupError> {
 }
 
 impl RpcClient {
+    /// Whether `tx` is asked in the array form (see [`RpcClient::tx_status`]).
+    pub(super) fn tx_status_array_form(&self) -> &std::sync::atomic::AtomicBool {
+        &self.inner.tx_status_array_form
+    }
+
     pub fn new(cfg: RpcClientConfig) -> Result<Self, RpcSetupError> {
         if cfg.urls.is_empty() {
             return Err(RpcSetupError("no RPC URL".into()));
@@ -284,6 +292,7 @@ impl RpcClient {
                 next_id: AtomicU64::new(1),
                 observer: Mutex::new(None),
                 latency_us: AtomicU64::new(0),
+                tx_status_array_form: std::sync::atomic::AtomicBool::new(false),
             }),
             archival_only: false,
             retry: None,

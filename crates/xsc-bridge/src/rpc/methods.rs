@@ -326,13 +326,31 @@ impl RpcClient {
         .await
     }
 
-    /// `tx`: status of a transaction by hash and signer (array form, accepted by old and new
-    /// nodes). `UNKNOWN_TRANSACTION` means the node has not seen it (yet).
+    /// `tx`: status of a transaction by hash and signer, answered at once.
+    ///
+    /// Current nodes get `wait_until: "NONE"`: asked in the array form they wait for execution
+    /// (`EXECUTED_OPTIMISTIC`), and a transaction they never saw is then a `TIMEOUT_ERROR` after
+    /// their polling timeout (10 s, and again on every retry) instead of `UNKNOWN_TRANSACTION`.
+    /// Nodes that refuse named parameters (`PARSE_ERROR`; protocol 63) are asked in the array
+    /// form from then on; they answer `UNKNOWN_TRANSACTION` at once.
     pub async fn tx_status(
         &self,
         tx_hash: &CryptoHash,
         sender_id: &str,
     ) -> Result<FinalOutcome, RpcError> {
+        use std::sync::atomic::Ordering;
+        let array_form = self.tx_status_array_form();
+        if !array_form.load(Ordering::Relaxed) {
+            let named = json!({
+                "tx_hash": tx_hash.to_string(),
+                "sender_account_id": sender_id,
+                "wait_until": "NONE",
+            });
+            match self.call("tx", named).await {
+                Err(e) if e.is_cause("PARSE_ERROR") => array_form.store(true, Ordering::Relaxed),
+                r => return r,
+            }
+        }
         self.call("tx", json!([tx_hash.to_string(), sender_id]))
             .await
     }

@@ -757,3 +757,53 @@ fn urls_are_shown_without_their_secrets() {
     let e = RpcClient::new(RpcClientConfig::new("ftp://x/KEY123")).unwrap_err();
     assert!(!e.to_string().contains("KEY123"), "{e}");
 }
+
+#[tokio::test]
+async fn tx_status_asks_for_an_answer_at_once_and_old_nodes_in_the_array_form() {
+    let hash = CryptoHash([9; 32]);
+    // A current node: named parameters with `wait_until: "NONE"` (in the array form it waits for
+    // execution, and a transaction it never saw is a TIMEOUT_ERROR after 10 s, not
+    // UNKNOWN_TRANSACTION: both verified against the protocol-86 sandbox binary).
+    let current = MockRpc::start(|_, _, params| {
+        assert_eq!(params["wait_until"], "NONE", "{params}");
+        Reply::Error(handler_error("UNKNOWN_TRANSACTION", "not found"))
+    })
+    .await;
+    let e = client(&current.url, 0)
+        .tx_status(&hash, "relayer.test.near")
+        .await
+        .unwrap_err();
+    assert!(e.is_cause("UNKNOWN_TRANSACTION"), "{e}");
+    assert_eq!(
+        current.recorded()[0].params,
+        json!({"tx_hash": hash.to_string(), "sender_account_id": "relayer.test.near",
+               "wait_until": "NONE"})
+    );
+    // A protocol-63 node parses only the array form: asked again in it, and from then on only in it.
+    let old = MockRpc::start(|_, _, params| {
+        if params.is_array() {
+            Reply::Result(fixture_result("tx-success.json"))
+        } else {
+            // What Calimero's protocol-63 node answers (verified against the sandbox binary).
+            let text = "Failed parsing args: invalid type: map, expected a tuple of size 1";
+            Reply::Error(json!({"name": "REQUEST_VALIDATION_ERROR",
+                "cause": {"name": "PARSE_ERROR", "info": {"error_message": text}},
+                "code": -32700, "message": "Parse error", "data": text}))
+        }
+    })
+    .await;
+    let c = client(&old.url, 0);
+    for _ in 0..2 {
+        assert!(c
+            .tx_status(&hash, "relayer.test.near")
+            .await
+            .unwrap()
+            .is_success());
+    }
+    let forms: Vec<bool> = old.recorded().iter().map(|r| r.params.is_array()).collect();
+    assert_eq!(forms, vec![false, true, true]);
+    assert_eq!(
+        old.recorded()[1].params,
+        json!([hash.to_string(), "relayer.test.near"])
+    );
+}

@@ -224,7 +224,8 @@ async fn a_timeout_is_followed_by_polling_tx_status() {
     let status_req = reqs.iter().find(|r| r.method == "tx").unwrap();
     assert_eq!(
         status_req.params,
-        json!([prepared.hash.to_string(), "relayer.test.near"])
+        json!({"tx_hash": prepared.hash.to_string(), "sender_account_id": "relayer.test.near",
+               "wait_until": "NONE"})
     );
 }
 
@@ -468,7 +469,7 @@ async fn send_until_included_returns_at_inclusion_and_the_outcome_later() {
         .into_iter()
         .find(|r| r.method == "tx")
         .unwrap();
-    assert_eq!(status_req.params[0], hash.to_string());
+    assert_eq!(status_req.params["tx_hash"], hash.to_string());
 }
 
 #[tokio::test]
