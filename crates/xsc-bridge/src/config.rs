@@ -276,6 +276,12 @@ pub struct RelayerConfig {
     /// Messages claimed at once (they share one light client update).
     #[serde(default = "default_delivery_batch")]
     pub delivery_batch: usize,
+    /// Messages per delivery transaction, through the light client's
+    /// `verify_and_forward_batch` (needs `fast_path`; 1: each message alone). Messages on their
+    /// first try only; a batch's prepaid gas (300 Tgas) is shared, and a message it cannot fit
+    /// is delivered alone next.
+    #[serde(default = "one")]
+    pub messages_per_transaction: usize,
 }
 
 impl Default for RelayerConfig {
@@ -352,6 +358,9 @@ fn default_ready_max_index_lag_blocks() -> u64 {
 fn default_max_deliveries_in_flight() -> usize {
     128
 }
+fn one() -> usize {
+    1
+}
 fn default_delivery_batch() -> usize {
     64
 }
@@ -424,6 +433,11 @@ pub const ENV_OVERRIDES: &[(&str, &str, &str)] = &[
         "int",
     ),
     ("RELAYER_DELIVERY_BATCH", "relayer.delivery_batch", "int"),
+    (
+        "RELAYER_MESSAGES_PER_TRANSACTION",
+        "relayer.messages_per_transaction",
+        "int",
+    ),
     ("RELAYER_RETENTION_DAYS", "relayer.retention_days", "int"),
 ];
 
@@ -808,6 +822,14 @@ impl Config {
         }
         if !(1..=1024).contains(&r.delivery_batch) {
             p.push("relayer.delivery_batch: 1..=1024".into());
+        }
+        if !(1..=xsc_interfaces::MAX_FORWARD_BATCH).contains(&r.messages_per_transaction) {
+            p.push(format!(
+                "relayer.messages_per_transaction: 1..={}",
+                xsc_interfaces::MAX_FORWARD_BATCH
+            ));
+        } else if r.messages_per_transaction > 1 && !r.fast_path {
+            p.push("relayer.messages_per_transaction: more than 1 needs fast_path = true (batches go through the light client)".into());
         }
         if r.gap_check_interval_s == 0 {
             p.push("relayer.gap_check_interval_s: at least 1".into());

@@ -31,6 +31,10 @@
 //!    an update that failed, an unconfirmed or invalid transaction) is temporary: an outage
 //!    delays messages, it never fails them.
 
+mod batch;
+
+pub use batch::{batch_verdicts, goes_alone, TxRef, BATCH_METHOD, BATCH_TAG};
+
 use crate::events::{
     delivery_verdict, parse_transport, DeliveryLog, MessageKind, ALREADY_DELIVERED, PERMANENT,
     TEMPORARY,
@@ -67,6 +71,10 @@ pub struct DeliveryConfig {
     pub via_light_client: Option<String>,
     /// Events claimed per step (they share one light client update).
     pub batch: usize,
+    /// Messages per delivery transaction (1: each alone). More than one needs
+    /// `via_light_client` and a key that may call its `verify_and_forward_batch`
+    /// ([`batch`]); up to [`xsc_interfaces::MAX_FORWARD_BATCH`].
+    pub per_transaction: usize,
     /// Delivery transactions in flight at once.
     pub concurrency: usize,
     /// Prepaid gas of a delivery (a Calimero call needs 25 Tgas plus its destination gas).
@@ -98,6 +106,7 @@ impl DeliveryConfig {
             dest_connector: dest_connector.into(),
             via_light_client: None,
             batch: 64,
+            per_transaction: 1,
             concurrency: 128,
             gas: MAX_GAS_300T,
             xcall_deposit: 0,
@@ -320,14 +329,35 @@ impl Deliverer {
             source = %self.cfg.source, dest = %self.cfg.dest, events = n, max_block,
             head = head.height, "proof head ready; delivering"
         );
-        for ev in events {
+        // One transaction each, or several messages on their first try per transaction.
+        let per_tx = if self.cfg.via_light_client.is_some() {
+            self.cfg
+                .per_transaction
+                .clamp(1, xsc_interfaces::MAX_FORWARD_BATCH)
+        } else {
+            1
+        };
+        let (alone, batchable): (Vec<_>, Vec<_>) = events
+            .into_iter()
+            .partition(|e| per_tx == 1 || goes_alone(e));
+        let mut groups: Vec<Vec<StoredEvent>> = alone.into_iter().map(|e| vec![e]).collect();
+        let mut batchable = batchable.into_iter().peekable();
+        while batchable.peek().is_some() {
+            groups.push(batchable.by_ref().take(per_tx).collect());
+        }
+        for mut group in groups {
             let this = self.clone();
             let head = head.clone();
             let permit = permits.clone().acquire_owned().await.expect("semaphore");
             set.spawn(async move {
                 let _p = permit;
-                let _held = Held(&this, ev.id);
-                this.deliver_one(ev, head).await
+                let _held: Vec<Held<'_>> = group.iter().map(|e| Held(&this, e.id)).collect();
+                if group.len() == 1 {
+                    let ev = group.pop().expect("one event");
+                    this.deliver_one(ev, head).await
+                } else {
+                    this.deliver_batch(group, head).await
+                }
             });
         }
         Ok(n)
@@ -420,7 +450,8 @@ impl Deliverer {
     }
 
     /// The outcome of a delivery transaction an earlier claim recorded, if it executed.
-    async fn earlier_outcome(&self, tx_hash: &str) -> Option<FinalOutcome> {
+    async fn earlier_outcome(&self, tx: &TxRef) -> Option<FinalOutcome> {
+        let tx_hash = tx.hash.as_str();
         let hash: CryptoHash = tx_hash.parse().ok()?;
         let mut accounts: Vec<String> = self
             .keys
@@ -451,12 +482,13 @@ impl Deliverer {
             return Ok(());
         };
         // A transaction of an earlier claim (killed, or its answer lost) may have executed.
-        if let Some(tx) = &ev.delivery_tx {
-            if let Some(out) = self.earlier_outcome(tx).await {
-                let failure = out.failure().map(|f| f.message.clone());
-                if let Decision::Delivered(refused) = classify(failure.as_deref(), out.logs()) {
-                    info!(dest = %self.cfg.dest, id = ev.id, tx, "an earlier delivery transaction executed");
-                    return self.delivered(&ev, &out, refused, &head, "earlier").await;
+        if let Some(tx) = ev.delivery_tx.as_deref().and_then(TxRef::parse) {
+            if let Some(out) = self.earlier_outcome(&tx).await {
+                if let Some(Decision::Delivered(refused)) = self.earlier_decision(&tx, &ev, &out) {
+                    info!(dest = %self.cfg.dest, id = ev.id, tx = %tx.hash, batch = ?tx.place, "an earlier delivery transaction executed");
+                    return self
+                        .delivered(&ev, &out, refused, &head, "earlier", tx.place)
+                        .await;
                 }
             }
         }
@@ -545,7 +577,7 @@ impl Deliverer {
         let failure = outcome.failure().map(|f| f.message.clone());
         match classify(failure.as_deref(), outcome.logs()) {
             Decision::Delivered(refused) => {
-                self.delivered(&ev, &outcome, refused, &head, lane.label())
+                self.delivered(&ev, &outcome, refused, &head, lane.label(), None)
                     .await
             }
             Decision::Temporary(reason) => self.temporary(&ev, &reason).await,
@@ -561,9 +593,19 @@ impl Deliverer {
         refused: Option<String>,
         head: &Head,
         lane: &str,
+        batch: Option<(usize, usize)>,
     ) -> Result<(), DeliveryError> {
         let tx_hash = outcome.tx_hash().map(|h| h.to_string());
         let failure = outcome.failure().map(|f| f.message.clone());
+        // A batch's responses are not told apart per message: they are listed as the batch's.
+        let responses: Vec<String> = response_outcomes(outcome)
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        let (responses, batch_responses) = match batch {
+            None => (responses, Vec::new()),
+            Some(_) => (Vec::new(), responses),
+        };
         let info = json!({
             "tx": tx_hash,
             "block": outcome.transaction_outcome.as_ref().and_then(|o| o.block_hash).map(|h| h.to_string()),
@@ -572,7 +614,9 @@ impl Deliverer {
             "head": head.height,
             "refused": refused,
             "already_delivered": failure.is_some() || outcome.logs().any(|l| l.contains("ERR_ALREADY_DELIVERED")),
-            "responses": response_outcomes(outcome).iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+            "responses": responses,
+            "batch": batch.map(|(index, size)| json!({"index": index, "size": size})),
+            "batch_responses": batch_responses,
         });
         match self
             .store

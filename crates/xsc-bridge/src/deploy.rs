@@ -18,8 +18,8 @@
 //!
 //! 4. the **relayer account** `relayer.P` (its own account, never the admin): created with
 //!    function-call keys only — one for `add_light_client_block` on the light client (the relay
-//!    lane) and several for `verify_and_forward` on the light client (or the connector's delivery
-//!    methods) — whose secret keys are written to key files of mode 600; no full-access key.
+//!    lane) and several for `verify_and_forward` and `verify_and_forward_batch` on the light
+//!    client (or the connector's delivery methods) — whose secret keys are written to key files of mode 600; no full-access key.
 //!
 //! **Least privilege.** P becomes admin (`Dao`) of the light client and the connector; it is
 //! not the relayer. No access key at all is added to a contract account (a contract account is
@@ -127,8 +127,8 @@ pub struct RelayerSetup {
     pub balance: u128,
     /// Delivery keys (nonce lanes) besides the relay key.
     pub delivery_keys: usize,
-    /// Delivery keys call the light client's `verify_and_forward` (else the connector's
-    /// delivery methods).
+    /// Delivery keys call the light client's `verify_and_forward` and
+    /// `verify_and_forward_batch` (else the connector's delivery methods).
     pub fast_path: bool,
     /// Also add ONE full-access key, used only for deliveries that must attach a deposit
     /// (`xcall_receive_message` of a connector that still requires one). Never on a contract
@@ -369,7 +369,10 @@ pub async fn deploy_relayer(
     let dir = setup.keys_dir.join(&x.name);
     let lc = x.accounts.light_client.as_str();
     let (receiver, methods): (&str, Vec<&str>) = if setup.fast_path {
-        (lc, vec!["verify_and_forward"])
+        (
+            lc,
+            vec!["verify_and_forward", crate::delivery::BATCH_METHOD],
+        )
     } else {
         (
             x.accounts.connector.as_str(),
@@ -932,15 +935,24 @@ mod tests {
                 ),
                 (
                     "lc.test.near".to_string(),
-                    vec!["verify_and_forward".to_string()]
+                    vec![
+                        "verify_and_forward".to_string(),
+                        "verify_and_forward_batch".to_string()
+                    ]
                 ),
                 (
                     "lc.test.near".to_string(),
-                    vec!["verify_and_forward".to_string()]
+                    vec![
+                        "verify_and_forward".to_string(),
+                        "verify_and_forward_batch".to_string()
+                    ]
                 ),
                 (
                     "lc.test.near".to_string(),
-                    vec!["verify_and_forward".to_string()]
+                    vec![
+                        "verify_and_forward".to_string(),
+                        "verify_and_forward_batch".to_string()
+                    ]
                 ),
             ]
         );

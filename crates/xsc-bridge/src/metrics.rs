@@ -68,6 +68,9 @@ pub struct Metrics {
     /// From the source block that emitted a message to its confirmed delivery, seconds
     /// (`source`, `dest`).
     pub delivery_latency: HistogramVec,
+    /// Messages per batch delivery transaction (`source`, `dest`); deliveries alone are not
+    /// observed.
+    pub delivery_batch_size: HistogramVec,
     /// Age of the oldest message not delivered yet, seconds (`dest`); 0 when none.
     pub oldest_pending_age: IntGaugeVec,
     /// Balance of each relayer account, NEAR (`chain`, `account`).
@@ -220,6 +223,19 @@ impl Metrics {
                         2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0,
                         600.0, 1800.0, 3600.0,
                     ]),
+                    &["source", "dest"],
+                )
+                .expect("valid metric");
+                r.register(Box::new(h.clone())).expect("unique metric");
+                h
+            },
+            delivery_batch_size: {
+                let h = HistogramVec::new(
+                    HistogramOpts::new(
+                        "delivery_batch_size",
+                        "Messages per batch delivery transaction",
+                    )
+                    .buckets(vec![2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0]),
                     &["source", "dest"],
                 )
                 .expect("valid metric");

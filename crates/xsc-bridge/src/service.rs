@@ -88,6 +88,8 @@ pub struct ServiceOptions {
     pub delivery_batch: Option<usize>,
     /// Override `relayer.max_deliveries_in_flight`.
     pub delivery_concurrency: Option<usize>,
+    /// Override `relayer.messages_per_transaction` (used with the fast path only).
+    pub messages_per_transaction: Option<usize>,
 }
 
 impl Default for ServiceOptions {
@@ -97,6 +99,7 @@ impl Default for ServiceOptions {
             serve_metrics: true,
             delivery_batch: None,
             delivery_concurrency: None,
+            messages_per_transaction: None,
         }
     }
 }
@@ -342,6 +345,9 @@ impl Service {
             dcfg.retry = cfg.relayer.delivery_retry.clone();
             dcfg.temporary_retry = cfg.relayer.temporary_retry.clone();
             dcfg.batch = opts.delivery_batch.unwrap_or(cfg.relayer.delivery_batch);
+            dcfg.per_transaction = opts
+                .messages_per_transaction
+                .unwrap_or(cfg.relayer.messages_per_transaction);
             dcfg.concurrency = opts
                 .delivery_concurrency
                 .unwrap_or(cfg.relayer.max_deliveries_in_flight);

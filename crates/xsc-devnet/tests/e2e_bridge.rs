@@ -229,6 +229,83 @@ async fn e2e_many_messages_with_a_kill_and_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a neard sandbox binary (NEAR_SANDBOX_BIN_PATH or ~/.xsc/bin/neard-sandbox) and res/*.wasm"]
+async fn e2e_fresh_messages_share_delivery_transactions_each_executed_once() {
+    let _g = ONE_AT_A_TIME.lock().await;
+    let (p, _dir) = pair("batch").await;
+    let n = 24u64;
+    let per_tx = 4;
+    let svc = p
+        .start_service(ServiceOptions {
+            messages_per_transaction: Some(per_tx),
+            ..ServiceOptions::default()
+        })
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(demo::send_greeting(&p, 0, &format!("b{i}")).await.unwrap());
+    }
+    // Each callback carries its own greeting: no result went to another request.
+    for (i, (id, _)) in ids.iter().enumerate() {
+        let (r, _) = demo::wait_greeting(&p, 0, *id, T).await.unwrap();
+        assert_eq!(
+            r,
+            json!({"state": "ok", "value": format!("Hello, b{i}!")}),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        greeter_count(&p, 1).await,
+        n,
+        "each message executed exactly once"
+    );
+    let c = settled_counts(svc.store.as_ref()).await;
+    assert_eq!((c.delivered, c.failed), (2 * n, 0), "{c:?}");
+    // Deliveries shared transactions: every message of a batch names the batch's transaction
+    // and its place, no batch is larger than asked, and fewer transactions than messages ran.
+    let delivered = svc
+        .store
+        .list(&ListFilter::state(EventState::Delivered, 1000))
+        .await
+        .unwrap();
+    let mut batches: std::collections::HashMap<String, Vec<u64>> = Default::default();
+    let mut alone = 0;
+    for e in &delivered {
+        let d = e.delivery.as_ref().expect("delivery info");
+        match d.get("batch").filter(|b| !b.is_null()) {
+            Some(b) => {
+                let size = b["size"].as_u64().unwrap();
+                assert!((2..=per_tx as u64).contains(&size), "{d}");
+                batches
+                    .entry(d["tx"].as_str().unwrap().to_string())
+                    .or_default()
+                    .push(b["index"].as_u64().unwrap());
+            }
+            None => alone += 1,
+        }
+    }
+    for (tx, mut places) in batches.clone() {
+        places.sort();
+        assert_eq!(
+            places,
+            (0..places.len() as u64).collect::<Vec<_>>(),
+            "batch {tx}"
+        );
+    }
+    let in_batches: usize = batches.values().map(Vec::len).sum();
+    println!(
+        "{} messages: {in_batches} in {} batch transactions, {alone} alone",
+        delivered.len(),
+        batches.len()
+    );
+    assert!(in_batches >= n as usize / 2, "most went in batches");
+    assert!(batches.len() < in_batches);
+    svc.shutdown(Duration::from_secs(30)).await;
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a neard sandbox binary (NEAR_SANDBOX_BIN_PATH or ~/.xsc/bin/neard-sandbox) and res/*.wasm"]
 async fn e2e_tampered_and_replayed_proofs_are_rejected_on_chain() {
     let _g = ONE_AT_A_TIME.lock().await;
     let (p, _dir) = pair("tp").await;
