@@ -36,8 +36,8 @@ mod batch;
 pub use batch::{batch_verdicts, goes_alone, TxRef, BATCH_METHOD, BATCH_TAG};
 
 use crate::events::{
-    delivery_verdict, parse_transport, DeliveryLog, MessageKind, ALREADY_DELIVERED, PERMANENT,
-    TEMPORARY,
+    delivery_verdict, parse_transport, DeliveryLog, MessageKind, TransportMsg, ALREADY_DELIVERED,
+    PERMANENT, TEMPORARY,
 };
 use crate::indexer::event_target;
 use crate::keys::KeyPool;
@@ -187,6 +187,27 @@ pub fn response_outcomes(outcome: &FinalOutcome) -> Vec<CryptoHash> {
         .receipts_outcome
         .iter()
         .filter(|o| o.outcome.logs.iter().any(|l| parse_transport(l).is_some()))
+        .map(|o| o.id)
+        .collect()
+}
+
+/// The receipts of a delivery that answer the request `request` of a message of kind `kind`
+/// (see [`TransportMsg::request`]).
+pub fn responses_to(outcome: &FinalOutcome, kind: &str, request: u64) -> Vec<CryptoHash> {
+    let Some(answer) = MessageKind::from_event_name(kind).and_then(TransportMsg::response_kind)
+    else {
+        return Vec::new();
+    };
+    outcome
+        .receipts_outcome
+        .iter()
+        .filter(|o| {
+            o.outcome
+                .logs
+                .iter()
+                .filter_map(|l| parse_transport(l))
+                .any(|m| m.kind == answer && m.request == request)
+        })
         .map(|o| o.id)
         .collect()
 }
@@ -597,15 +618,20 @@ impl Deliverer {
     ) -> Result<(), DeliveryError> {
         let tx_hash = outcome.tx_hash().map(|h| h.to_string());
         let failure = outcome.failure().map(|f| f.message.clone());
-        // A batch's responses are not told apart per message: they are listed as the batch's.
-        let responses: Vec<String> = response_outcomes(outcome)
-            .iter()
-            .map(|h| h.to_string())
-            .collect();
-        let (responses, batch_responses) = match batch {
-            None => (responses, Vec::new()),
-            Some(_) => (Vec::new(), responses),
+        // In a batch, a message's responses are those naming its request (messages queued by
+        // an older indexer do not know theirs: the batch's responses are listed as such).
+        let all = response_outcomes(outcome);
+        let request = ev
+            .payload
+            .get("request")
+            .and_then(serde_json::Value::as_u64);
+        let (responses, batch_responses) = match (batch, request) {
+            (None, _) => (all, Vec::new()),
+            (Some(_), Some(r)) => (responses_to(outcome, &ev.kind, r), Vec::new()),
+            (Some(_), None) => (Vec::new(), all),
         };
+        let ids = |v: Vec<CryptoHash>| v.iter().map(|h| h.to_string()).collect::<Vec<_>>();
+        let (responses, batch_responses) = (ids(responses), ids(batch_responses));
         let info = json!({
             "tx": tx_hash,
             "block": outcome.transaction_outcome.as_ref().and_then(|o| o.block_hash).map(|h| h.to_string()),

@@ -20,17 +20,38 @@ pub struct TransportMsg {
     pub net: String,
     /// Sequence number in the channel to `dst`.
     pub nsn: u64,
+    /// The request: a Calimero call's `request_id` (a response names the call it answers) or an
+    /// xCall message's `sn` (its response names it too), as numbered by the chain that sent
+    /// the request. Tells a batch's responses apart per message.
+    pub request: u64,
+}
+
+impl TransportMsg {
+    /// The kind of the message that answers one of this kind, if any.
+    pub fn response_kind(kind: MessageKind) -> Option<MessageKind> {
+        match kind {
+            MessageKind::CrossCall => Some(MessageKind::CrossCallResponse),
+            MessageKind::XcallMessage => Some(MessageKind::XcallResponse),
+            MessageKind::CrossCallResponse | MessageKind::XcallResponse => None,
+        }
+    }
 }
 
 /// Parse one log line; `None` for anything that is not a transport event.
 pub fn parse_transport(line: &str) -> Option<TransportMsg> {
     let event = TransportEvent::parse_any(line)?;
     let (dst, net, nsn) = event.route();
+    let request = match &event {
+        TransportEvent::CrossCall(m) | TransportEvent::CrossCallResponse(m) => m.request_id.0,
+        TransportEvent::XcallMessage(m) => m.sn.0,
+        TransportEvent::XcallResponse(m) => m.sn.0,
+    };
     Some(TransportMsg {
         kind: event.kind(),
         dst: dst.to_string(),
         net: net.to_string(),
         nsn,
+        request,
     })
 }
 
@@ -143,7 +164,8 @@ mod tests {
                 kind: MessageKind::XcallMessage,
                 dst: "conn.b.near".into(),
                 net: "b".into(),
-                nsn: 8
+                nsn: 8,
+                request: 1,
             })
         );
         let cc = r#"EVENT_JSON:{"standard":"xsc_connector","version":"1.0.0","event":"cross_call","data":{"dst":"c.near","net":"b","nsn":"0","request_id":"1"}}"#;
@@ -153,6 +175,9 @@ mod tests {
             parse_transport(ccr).unwrap().kind,
             MessageKind::CrossCallResponse
         );
+        // A response names the request it answers, as the request itself does.
+        assert_eq!(parse_transport(ccr).unwrap().request, 1);
+        assert_eq!(parse_transport(cc).unwrap().request, 1);
         for other in [
             "",
             "CALIMERO_EVENT_CROSS_CALL:a:b",

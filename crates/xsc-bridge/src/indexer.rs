@@ -609,6 +609,7 @@ impl Indexer {
                     "receipt_id": o.id.to_string(),
                     "receiver_id": self.cfg.connector,
                     "nsn": msg.nsn,
+                    "request": msg.request,
                     "net": msg.net,
                     "dst": msg.dst,
                     "executed_in": o.block_hash.to_string(),

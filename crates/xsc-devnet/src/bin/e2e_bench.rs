@@ -270,13 +270,15 @@ async fn block_at(rpc: &RpcClient, h: xsc_core::CryptoHash) -> Result<(u64, u64)
     ))
 }
 
-/// The service's options: `XSC_BENCH_IN_FLIGHT` and `XSC_BENCH_BATCH` override the
-/// configuration's deliveries in flight and batch size.
+/// The service's options: `XSC_BENCH_IN_FLIGHT`, `XSC_BENCH_BATCH` and `XSC_BENCH_PER_TX`
+/// override the configuration's deliveries in flight, claim size and messages per delivery
+/// transaction.
 fn options() -> ServiceOptions {
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
     ServiceOptions {
         delivery_concurrency: env("XSC_BENCH_IN_FLIGHT"),
         delivery_batch: env("XSC_BENCH_BATCH"),
+        messages_per_transaction: env("XSC_BENCH_PER_TX"),
         ..ServiceOptions::default()
     }
 }

@@ -171,3 +171,32 @@ fn too_little_gas_in_a_batch_is_the_batchs_fault_alone_it_counts() {
     let permanent = verdict("delivery_rejected", json!("3"), "ERR_WRONG_EXECUTOR");
     assert!(matches!(decide(&permanent, 4), Decision::Failed(_)));
 }
+
+#[test]
+fn a_batched_message_is_answered_by_the_responses_naming_its_request() {
+    let response = |request: u64| {
+        format!(
+            r#"EVENT_JSON:{{"standard":"xsc_connector","version":"1.0.0","event":"cross_call_response","data":{{"dst":"c.a","net":"a","nsn":"{request}","request_id":"{request}"}}}}"#
+        )
+    };
+    let mut out = outcome(&[verdict("delivered", json!("3"), "")], false);
+    // Two callbacks of the batch, each answering one of its calls.
+    for (i, request) in [(5u8, 7u64), (6, 8)] {
+        let mut r = out.receipts_outcome[1].clone();
+        r.id = CryptoHash([i; 32]);
+        r.outcome.logs = vec![response(request)];
+        out.receipts_outcome.push(r);
+    }
+    assert_eq!(
+        crate::delivery::responses_to(&out, "cross_call", 8),
+        vec![CryptoHash([6; 32])]
+    );
+    assert_eq!(
+        crate::delivery::responses_to(&out, "cross_call", 7),
+        vec![CryptoHash([5; 32])]
+    );
+    assert!(crate::delivery::responses_to(&out, "cross_call", 9).is_empty());
+    // Responses are not answered, and xCall messages are answered by xCall responses only.
+    assert!(crate::delivery::responses_to(&out, "cross_call_response", 7).is_empty());
+    assert!(crate::delivery::responses_to(&out, "xcall_message", 7).is_empty());
+}
