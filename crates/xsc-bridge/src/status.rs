@@ -387,23 +387,31 @@ impl MessageTrace {
                 e.last_error.as_deref().unwrap_or("-")
             );
         }
-        let batch = e
+        if let Some(b) = e
             .delivery
             .as_ref()
             .and_then(|d| d.get("batch"))
-            .filter(|b| !b.is_null());
-        if let Some(b) = batch {
-            let n = e
-                .delivery
-                .as_ref()
-                .and_then(|d| d.get("batch_responses"))
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
+            .filter(|b| !b.is_null())
+        {
             let _ = writeln!(
                 s,
-                "  delivered in a batch: message {} of {}; the batch's {n} responses are not told apart per message",
-                b["index"].as_u64().map_or("?".into(), |i| (i + 1).to_string()),
+                "  delivered in a batch: message {} of {}",
+                b["index"]
+                    .as_u64()
+                    .map_or("?".into(), |i| (i + 1).to_string()),
                 b["size"].as_u64().map_or("?".into(), |n| n.to_string()),
+            );
+        }
+        let unattributed = e
+            .delivery
+            .as_ref()
+            .and_then(|d| d.get("batch_responses"))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if unattributed > 0 {
+            let _ = writeln!(
+                s,
+                "  responses: the batch's {unattributed}, not told apart per message (queued before messages named their request)"
             );
         } else if self.responses.is_empty() {
             let _ = writeln!(s, "  response: none recorded");
