@@ -98,8 +98,9 @@ if bin="$(find_sandbox_bin)"; then
   if [ -f "$bin_b" ]; then
     step "sandbox suite: two-chain end to end with chain B on $bin_b"
     run_suite "sandbox suite (two-chain, older chain B)" " with $bin and $bin_b" env XSC_NEARD_B="$bin_b" cargo test -p xsc-devnet --test e2e_bridge -- --ignored --test-threads=1
-    step "sandbox suite: bridge service fault injection with chain B on $bin_b"
-    run_suite "sandbox suite (bridge service fault injection, older chain B)" " with $bin and $bin_b" env XSC_NEARD_B="$bin_b" cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture
+    # Here each message alone (XSC_FAULT_PER_TX=1); above with the default batches.
+    step "sandbox suite: bridge service fault injection with chain B on $bin_b, one message per transaction"
+    run_suite "sandbox suite (bridge service fault injection, older chain B)" " with $bin and $bin_b" env XSC_NEARD_B="$bin_b" XSC_FAULT_PER_TX=1 cargo test -p xsc-cli --test fault_injection -- --ignored --test-threads=1 --nocapture
   else
     echo "sandbox suite (two-chain, older chain B): SKIPPED — no older neard (set XSC_NEARD_B or put one at \$HOME/.xsc/bin/neard-sandbox-p63); not counted as passed"
     echo "sandbox suite (bridge service fault injection, older chain B): SKIPPED — no older neard; not counted as passed"

@@ -106,7 +106,7 @@ impl DeliveryConfig {
             dest_connector: dest_connector.into(),
             via_light_client: None,
             batch: 64,
-            per_transaction: 1,
+            per_transaction: 4,
             concurrency: 128,
             gas: MAX_GAS_300T,
             xcall_deposit: 0,
@@ -225,6 +225,8 @@ pub struct Deliverer {
     wake: Arc<tokio::sync::Notify>,
     /// Events claimed by this deliverer and not settled yet (their leases are renewed).
     held: Mutex<HashSet<i64>>,
+    /// The destination light client has no batch method (an older deployment): each alone.
+    no_batches: std::sync::atomic::AtomicBool,
     pub stats: Arc<DeliveryStats>,
 }
 
@@ -264,6 +266,7 @@ impl Deliverer {
             metrics: None,
             wake: Arc::default(),
             held: Mutex::default(),
+            no_batches: Default::default(),
             stats: Arc::default(),
         }
     }
@@ -351,13 +354,14 @@ impl Deliverer {
             head = head.height, "proof head ready; delivering"
         );
         // One transaction each, or several messages on their first try per transaction.
-        let per_tx = if self.cfg.via_light_client.is_some() {
-            self.cfg
-                .per_transaction
-                .clamp(1, xsc_interfaces::MAX_FORWARD_BATCH)
-        } else {
-            1
-        };
+        let per_tx =
+            if self.cfg.via_light_client.is_some() && !self.no_batches.load(Ordering::Relaxed) {
+                self.cfg
+                    .per_transaction
+                    .clamp(1, xsc_interfaces::MAX_FORWARD_BATCH)
+            } else {
+                1
+            };
         let (alone, batchable): (Vec<_>, Vec<_>) = events
             .into_iter()
             .partition(|e| per_tx == 1 || goes_alone(e));

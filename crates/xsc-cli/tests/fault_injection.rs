@@ -17,7 +17,9 @@
 //! ```
 //!
 //! `XSC_FAULT_SEED` fixes the faults' random seed (printed at the start); `XSC_NEARD_B` runs
-//! chain B on another neard (an older protocol).
+//! chain B on another neard (an older protocol); `XSC_FAULT_PER_TX` sets the relayer's
+//! `messages_per_transaction` (batch deliveries: messages that queued up while it was dead go
+//! in batches, and a kill may fall between a batch's recording and its outcome).
 
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -125,6 +127,16 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
     });
     let db = dir.join("fault-relayer.db");
     let mut toml = deploy::relayer_config_toml(&pair.deployed, access, &db, "");
+    // Batches by default, as the relayer's configuration has it; XSC_FAULT_PER_TX=1: each alone.
+    let per_tx: Option<usize> = std::env::var("XSC_FAULT_PER_TX")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    if let Some(n) = per_tx {
+        toml += &format!("messages_per_transaction = {n}\n");
+    }
+    let per_tx =
+        per_tx.unwrap_or(xsc_bridge::config::RelayerConfig::default().messages_per_transaction);
+    println!("messages per delivery transaction: {per_tx} (XSC_FAULT_PER_TX)");
     toml += "instance_id = \"fault-suite\"\ngap_check_interval_s = 15\nlog_format = \"compact\"\n\
              [relayer.temporary_retry]\ninitial_backoff_ms = 300\nmax_backoff_ms = 4000\n\
              [relayer.rpc_retry]\nmax_retries = 4\ninitial_backoff_ms = 100\nmax_backoff_ms = 1000\n";
@@ -253,6 +265,22 @@ async fn fault_injection_every_message_exactly_once_through_faults_and_kills() {
         })
         .await
         .unwrap();
+    let in_batches = all
+        .iter()
+        .filter(|e| {
+            e.delivery
+                .as_ref()
+                .and_then(|d| d.get("batch"))
+                .is_some_and(|b| !b.is_null())
+        })
+        .count();
+    println!("{in_batches} of {} delivered in batches", all.len());
+    if per_tx > 1 {
+        assert!(
+            in_batches > 0,
+            "no batch formed: the batch path was not tested"
+        );
+    }
     let refusals: u32 = all.iter().map(|e| e.attempts).sum();
     let temporary: u32 = all.iter().map(|e| e.temp_failures).sum();
     println!(

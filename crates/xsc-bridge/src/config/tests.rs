@@ -48,6 +48,8 @@ fn the_example_file_is_valid() {
     assert_eq!(cfg.chain_b.start_height, None);
     assert_eq!(cfg.relayer.retention_days, 30);
     assert_eq!(cfg.relayer.lease_s, 60);
+    assert_eq!(cfg.relayer.messages_per_transaction, 4);
+    assert_eq!(RelayerConfig::default().messages_per_transaction, 4);
     assert_eq!(
         cfg.relayer.temporary_retry.max_backoff,
         Duration::from_secs(30)
@@ -75,9 +77,11 @@ fn environment_overrides_the_file() {
             ("XSC_RELAYER_POLL_INTERVAL_MS", "250"),
             ("XSC_RELAYER_LOG_FORMAT", "json"),
             ("XSC_RELAYER_RPC_MAX_RETRIES", "9"),
+            ("XSC_RELAYER_MESSAGES_PER_TRANSACTION", "1"),
         ],
     )
     .unwrap();
+    assert_eq!(cfg.relayer.messages_per_transaction, 1);
     // A single URL from the environment goes first, before the file's list.
     assert_eq!(
         cfg.chain_a.rpc_urls_all()[0],
@@ -173,6 +177,7 @@ fn validation_reports_every_problem() {
                 ("XSC_RELAYER_LOG_LEVEL", "info,[[["),
                 ("XSC_CHAIN_B_RPC_HEADER_NAME", "bad header"),
                 ("XSC_CHAIN_B_RPC_HEADER_VALUE", "v"),
+                ("XSC_RELAYER_MESSAGES_PER_TRANSACTION", "33"),
             ],
         )
         .unwrap_err(),
@@ -186,6 +191,7 @@ fn validation_reports_every_problem() {
         "relayer.lc_gas_tgas",
         "relayer.log_level",
         "chain_b.rpc_header.name",
+        "relayer.messages_per_transaction: 1..=32",
     ];
     for want in expect {
         let want = want.replace("chain_ids are both", "chain_b.chain_id are both");

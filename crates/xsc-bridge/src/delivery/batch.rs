@@ -274,6 +274,10 @@ impl Deliverer {
         let verdicts = match verdicts {
             Ok(v) => v,
             Err(reason) => {
+                if reason.contains("MethodNotFound") {
+                    warn!(dest = %self.cfg.dest, light_client = %lc, "the light client has no {BATCH_METHOD} (an older deployment): each message alone from now on");
+                    self.no_batches.store(true, Ordering::Relaxed);
+                }
                 warn!(dest = %self.cfg.dest, size, tx = ?outcome.tx_hash(), reason, "batch decided nothing per message; each is delivered alone next");
                 for ev in &members {
                     self.temporary(ev, &format!("{BATCH_TAG}{reason}")).await?;
