@@ -636,6 +636,14 @@ impl Deliverer {
         };
         let ids = |v: Vec<CryptoHash>| v.iter().map(|h| h.to_string()).collect::<Vec<_>>();
         let (responses, batch_responses) = (ids(responses), ids(batch_responses));
+        // A batch member's own verdict says whether it was delivered before (not the batch's).
+        let already_delivered = match batch {
+            None => {
+                failure.is_some() || outcome.logs().any(|l| l.contains("ERR_ALREADY_DELIVERED"))
+            }
+            Some((i, n)) => batch_verdicts(outcome, &self.cfg.dest_connector, &vec![None; n])
+                .is_some_and(|v| v[i].contains("ERR_ALREADY_DELIVERED")),
+        };
         let info = json!({
             "tx": tx_hash,
             "block": outcome.transaction_outcome.as_ref().and_then(|o| o.block_hash).map(|h| h.to_string()),
@@ -643,7 +651,7 @@ impl Deliverer {
             "lane": lane,
             "head": head.height,
             "refused": refused,
-            "already_delivered": failure.is_some() || outcome.logs().any(|l| l.contains("ERR_ALREADY_DELIVERED")),
+            "already_delivered": already_delivered,
             "responses": responses,
             "batch": batch.map(|(index, size)| json!({"index": index, "size": size})),
             "batch_responses": batch_responses,

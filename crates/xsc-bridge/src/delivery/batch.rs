@@ -27,10 +27,12 @@ use crate::events::delivery_verdict;
 use crate::indexer::event_target;
 use crate::queue::StoredEvent;
 use crate::rpc::FinalOutcome;
-use crate::tx::{actions, TxError};
+use crate::tx::{actions, TxError, TxSender};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use tracing::{info, warn};
 use xsc_core::client::Head;
+use xsc_core::LightClientExecutionProof;
 use xsc_interfaces::MAX_FORWARD_BATCH;
 
 /// The light client's batch entry point.
@@ -169,9 +171,9 @@ impl Deliverer {
     }
 
     /// Deliver `events` (each on its first try, at most [`MAX_FORWARD_BATCH`]) in one
-    /// `verify_and_forward_batch` transaction against `head`. A message that cannot join (no
-    /// proof now, not a connector message) is handled alone; fewer than two left, or no key
-    /// that may call the batch method: each alone.
+    /// `verify_and_forward_batch` transaction against `head`. A message that cannot join (not a
+    /// connector message) is delivered alone meanwhile; one without a proof now waits; fewer
+    /// than two left, or no key that may call the batch method: each alone.
     pub(super) async fn deliver_batch(
         &self,
         events: Vec<StoredEvent>,
@@ -181,9 +183,11 @@ impl Deliverer {
             return self.each_alone(events, head).await;
         };
         let Some(lane) = self.keys.delivery_lane(&lc, BATCH_METHOD, false) else {
+            // Every delivery key is known not to allow the method (keys of an older deploy).
+            self.batches_unsupported(&lc, "no delivery key may call it (keys of an older `xsc deploy`; add the method to batch)");
             return self.each_alone(events, head).await;
         };
-        // Proofs, concurrently; a message without one now waits alone.
+        // Proofs, concurrently; a message without one now waits.
         let proofs = futures::future::join_all(events.iter().map(|ev| async {
             let (kind, target) = event_target(&ev.kind, &ev.payload)?;
             Some(
@@ -197,6 +201,7 @@ impl Deliverer {
         let mut items = Vec::new();
         let mut members = Vec::new();
         let mut left_out = Vec::new();
+        let mut first_error = None;
         for (ev, proof) in events.into_iter().zip(proofs) {
             match proof {
                 Some(Ok((kind, proof))) => {
@@ -208,16 +213,48 @@ impl Deliverer {
                     members.push(ev);
                 }
                 Some(Err(e)) => {
-                    self.temporary(&ev, &format!("proof: {e}")).await?;
+                    if let Err(e) = self.temporary(&ev, &format!("proof: {e}")).await {
+                        first_error.get_or_insert(e);
+                    }
                 }
                 None => left_out.push(ev),
             }
         }
         if members.len() < 2 {
             left_out.append(&mut members);
-            return self.each_alone(left_out, head).await;
+            items.clear();
         }
-        self.each_alone(left_out, head.clone()).await?;
+        // The left-out messages go alone while the batch is sent (neither waits for the other).
+        let (alone, batch) = tokio::join!(
+            self.each_alone(left_out, head.clone()),
+            self.send_batch(&lc, &lane, members, items, &head)
+        );
+        match first_error {
+            Some(e) => Err(e),
+            None => alone.and(batch),
+        }
+    }
+
+    /// Batches cannot work towards this destination: each message alone from now on (warned once).
+    fn batches_unsupported(&self, lc: &str, why: &str) {
+        if !self.no_batches.swap(true, Ordering::Relaxed) {
+            warn!(dest = %self.cfg.dest, light_client = %lc, why, "{BATCH_METHOD} cannot be used: each message is delivered alone from now on (until restart)");
+        }
+    }
+
+    /// Send `members` (with their proofs `items`, in the same order) in one batch transaction
+    /// and settle each from the outcome. Nothing to do for an empty batch.
+    async fn send_batch(
+        &self,
+        lc: &str,
+        lane: &Arc<TxSender>,
+        members: Vec<StoredEvent>,
+        items: Vec<(LightClientExecutionProof, u64, Vec<u8>)>,
+        head: &Head,
+    ) -> Result<(), DeliveryError> {
+        if members.is_empty() {
+            return Ok(());
+        }
         let args = borsh::to_vec(&(&self.cfg.dest_connector, &items)).expect("borsh of proofs");
         let size = members.len();
         let claims: Vec<_> = members.iter().filter_map(StoredEvent::claim).collect();
@@ -227,7 +264,7 @@ impl Deliverer {
         let store = self.store.clone();
         let sent = lane
             .send_recorded(
-                &lc,
+                lc,
                 vec![actions::function_call(BATCH_METHOD, args, self.cfg.gas, 0)],
                 |h| {
                     let (store, claims) = (store.clone(), claims.clone());
@@ -245,13 +282,28 @@ impl Deliverer {
             .await;
         let outcome = match sent {
             Ok(o) => o,
-            Err(TxError::NotRecorded(e)) => {
-                warn!(dest = %self.cfg.dest, size, error = %e, "batch delivery not submitted");
-                return Ok(());
-            }
             Err(e) => {
+                // Nothing executed. NotRecorded: nothing was sent (a claim was lost, or the
+                // queue failed): the claims still held go back now instead of at their lease's
+                // end (a lost one is another's and is left alone by `temporary`).
+                let text = e.to_string();
+                if text.contains("MethodNameMismatch") {
+                    self.batches_unsupported(
+                        lc,
+                        "a delivery key does not allow it (keys of an older `xsc deploy`)",
+                    );
+                }
+                warn!(dest = %self.cfg.dest, size, error = %text, "batch delivery not sent or not confirmed");
+                let tag = if matches!(e, TxError::NotRecorded(_))
+                    || text.contains("MethodNameMismatch")
+                {
+                    BATCH_TAG
+                } else {
+                    ""
+                };
                 for ev in &members {
-                    self.temporary(ev, &format!("transaction: {e}")).await?;
+                    self.temporary(ev, &format!("{tag}transaction: {text}"))
+                        .await?;
                 }
                 return Ok(());
             }
@@ -275,8 +327,10 @@ impl Deliverer {
             Ok(v) => v,
             Err(reason) => {
                 if reason.contains("MethodNotFound") {
-                    warn!(dest = %self.cfg.dest, light_client = %lc, "the light client has no {BATCH_METHOD} (an older deployment): each message alone from now on");
-                    self.no_batches.store(true, Ordering::Relaxed);
+                    self.batches_unsupported(
+                        lc,
+                        "the light client has no such method (an older deployment)",
+                    );
                 }
                 warn!(dest = %self.cfg.dest, size, tx = ?outcome.tx_hash(), reason, "batch decided nothing per message; each is delivered alone next");
                 for ev in &members {
@@ -290,7 +344,7 @@ impl Deliverer {
             let Some(claim) = ev.claim() else { continue };
             match decide(line, size) {
                 Decision::Delivered(refused) => {
-                    self.delivered(ev, &outcome, refused, &head, lane.label(), Some((i, size)))
+                    self.delivered(ev, &outcome, refused, head, lane.label(), Some((i, size)))
                         .await?
                 }
                 Decision::Temporary(reason) => self.temporary(ev, &reason).await?,
