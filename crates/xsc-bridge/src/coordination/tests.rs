@@ -243,6 +243,21 @@ async fn status_of(s: &Arc<dyn MessageStore>, tx: &str) -> Option<SubmissionStat
         .map(|x| x.status)
 }
 
+/// The relay guard of a new instance `new` that took the relay lease of direction a → b.
+async fn new_holder(s: &Arc<dyn MessageStore>, url: &str) -> Arc<RelayGuard> {
+    let lease = RoleLease::new(s.clone(), "relay:a->b", "new", TTL);
+    assert!(lease.tick().await);
+    RelayGuard::new(s.clone(), lease, "b", rpc(url))
+}
+
+/// A node refusing a transaction whose reference block is too old.
+fn expired_tx() -> Reply {
+    Reply::Error(json!({"name": "HANDLER_ERROR",
+        "cause": {"name": "INVALID_TRANSACTION", "info": {}},
+        "code": -32000, "message": "Server error",
+        "data": {"TxExecutionError": {"InvalidTxError": "Expired"}}}))
+}
+
 fn unknown_tx() -> Reply {
     Reply::Error(handler_error(
         "UNKNOWN_TRANSACTION",
@@ -265,9 +280,7 @@ async fn a_dead_holders_unsent_block_is_sent_again_as_the_same_bytes_before_anyt
         _ => panic!("unexpected {method}"),
     })
     .await;
-    let lease = RoleLease::new(s.clone(), "relay:a->b", "new", TTL);
-    assert!(lease.tick().await);
-    let g = RelayGuard::new(s.clone(), lease, "b", rpc(&mock.url));
+    let g = new_holder(&s, &mock.url).await;
     assert!(g.shared_head().await.is_none(), "signed is not a head");
     g.settle().await.unwrap();
     let methods: Vec<String> = mock.recorded().into_iter().map(|r| r.method).collect();
@@ -291,18 +304,13 @@ async fn a_block_whose_status_query_times_out_is_sent_again_not_waited_on_foreve
         (0, "tx") => Reply::Error(handler_error("TIMEOUT_ERROR", "Timeout")),
         (_, "send_tx") => {
             assert_eq!(params["signed_tx_base64"], "SIGNED7");
-            Reply::Error(json!({"name": "HANDLER_ERROR",
-                "cause": {"name": "INVALID_TRANSACTION", "info": {}},
-                "code": -32000, "message": "Server error",
-                "data": {"TxExecutionError": {"InvalidTxError": "Expired"}}}))
+            expired_tx()
         }
         (_, "tx") => Reply::Error(handler_error("TIMEOUT_ERROR", "Timeout")),
         _ => panic!("unexpected {method}"),
     })
     .await;
-    let lease = RoleLease::new(s.clone(), "relay:a->b", "new", TTL);
-    assert!(lease.tick().await);
-    let g = RelayGuard::new(s.clone(), lease, "b", rpc(&mock.url));
+    let g = new_holder(&s, &mock.url).await;
     g.settle().await.unwrap();
     let methods: Vec<String> = mock.recorded().into_iter().map(|r| r.method).collect();
     assert_eq!(methods, vec!["tx", "send_tx", "tx"]);
@@ -316,16 +324,11 @@ async fn a_block_transaction_that_can_never_execute_is_marked_failed() {
     let tx = recorded(&s, "dead", 100, 7).await;
     let mock = MockRpc::start(|_, method, _| match method {
         "tx" => unknown_tx(),
-        "send_tx" => Reply::Error(json!({"name": "HANDLER_ERROR",
-            "cause": {"name": "INVALID_TRANSACTION", "info": {}},
-            "code": -32000, "message": "Server error",
-            "data": {"TxExecutionError": {"InvalidTxError": "Expired"}}})),
+        "send_tx" => expired_tx(),
         _ => panic!("unexpected {method}"),
     })
     .await;
-    let lease = RoleLease::new(s.clone(), "relay:a->b", "new", TTL);
-    assert!(lease.tick().await);
-    let g = RelayGuard::new(s.clone(), lease, "b", rpc(&mock.url));
+    let g = new_holder(&s, &mock.url).await;
     g.settle().await.unwrap();
     assert_eq!(status_of(&s, &tx).await, None, "neither open nor a head");
     assert!(s.open_submissions("b").await.unwrap().is_empty());
@@ -352,9 +355,7 @@ async fn an_executed_or_refused_transaction_is_read_not_sent_again() {
         }
     })
     .await;
-    let lease = RoleLease::new(s.clone(), "relay:a->b", "new", TTL);
-    assert!(lease.tick().await);
-    let g = RelayGuard::new(s.clone(), lease, "b", rpc(&mock.url));
+    let g = new_holder(&s, &mock.url).await;
     g.settle().await.unwrap();
     assert!(
         mock.recorded().iter().all(|r| r.method == "tx"),
@@ -373,9 +374,7 @@ async fn while_the_fate_of_a_block_is_unknown_nothing_may_be_submitted() {
     let s = store();
     let tx = recorded(&s, "dead", 100, 7).await;
     let mock = MockRpc::start(|_, _, _| Reply::Http(503, "down".into())).await;
-    let lease = RoleLease::new(s.clone(), "relay:a->b", "new", TTL);
-    assert!(lease.tick().await);
-    let g = RelayGuard::new(s.clone(), lease, "b", rpc(&mock.url));
+    let g = new_holder(&s, &mock.url).await;
     assert!(g.settle().await.is_err());
     assert_eq!(status_of(&s, &tx).await, Some(SubmissionStatus::Signed));
 }
