@@ -225,7 +225,8 @@ pub struct Deliverer {
     wake: Arc<tokio::sync::Notify>,
     /// Events claimed by this deliverer and not settled yet (their leases are renewed).
     held: Mutex<HashSet<i64>>,
-    /// The destination light client has no batch method (an older deployment): each alone.
+    /// Batches cannot work towards this destination (the light client has no batch method, or
+    /// no delivery key may call it): each message alone until restart.
     no_batches: std::sync::atomic::AtomicBool,
     pub stats: Arc<DeliveryStats>,
 }

@@ -188,7 +188,7 @@ impl Deliverer {
             return self.each_alone(events, head).await;
         };
         // Proofs, concurrently; a message without one now waits.
-        let proofs = futures::future::join_all(events.iter().map(|ev| async {
+        let proofs = futures_util::future::join_all(events.iter().map(|ev| async {
             let (kind, target) = event_target(&ev.kind, &ev.payload)?;
             Some(
                 self.source_rpc
@@ -357,7 +357,7 @@ impl Deliverer {
 
     /// Each of `events` delivered alone, concurrently.
     async fn each_alone(&self, events: Vec<StoredEvent>, head: Head) -> Result<(), DeliveryError> {
-        let all = futures::future::join_all(
+        let all = futures_util::future::join_all(
             events
                 .into_iter()
                 .map(|ev| self.deliver_one(ev, head.clone())),
