@@ -62,6 +62,9 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{debug, error, info, warn};
+
+/// Recorded deliveries [`Indexer::audit`] checks against the destination at most per audit.
+pub const AUDIT_REOPEN_BATCH: usize = 64;
 use xsc_core::{CryptoHash, ExecutionStatusView, LightClientExecutionProof};
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +146,9 @@ pub struct IndexerConfig {
     /// How far back [`Indexer::audit`] looks for a missing message when `start_height` is not
     /// set.
     pub audit_span: u64,
+    /// A delivery recorded this long ago is checked by [`Indexer::audit`] against the
+    /// destination connector's final state (younger ones may not be final yet).
+    pub audit_settle: Duration,
     /// A block held this long by an outcome that is not provable yet becomes a loud error
     /// ([`IndexError::NotProvable`]); before that the wait is silent (callbacks wait a few blocks).
     pub hold_loud: Duration,
@@ -161,6 +167,7 @@ impl IndexerConfig {
             max_unknown: 64,
             poll_interval: Duration::from_millis(500),
             audit_span: 200_000,
+            audit_settle: Duration::from_secs(60),
             hold_loud: Duration::from_secs(60),
         }
     }
@@ -209,6 +216,9 @@ pub struct AuditReport {
     pub missing: Vec<u64>,
     /// Of those, found again by re-indexing.
     pub repaired: Vec<u64>,
+    /// Recorded delivered in the queue, but unknown to the destination connector: put back to
+    /// be delivered again.
+    pub reopened: Vec<u64>,
 }
 
 fn timestamp_ms(b: &BlockView) -> Option<i64> {
@@ -683,9 +693,82 @@ impl Indexer {
         Ok(hi)
     }
 
+    /// Whether the destination connector (final state) has executed or refused message `nsn`.
+    async fn dest_knows(&self, dest_rpc: &RpcClient, nsn: u64) -> Result<bool, IndexError> {
+        Ok(dest_rpc
+            .view_call_json(
+                &self.cfg.dest_connector,
+                "is_delivered",
+                &json!({ "nsn": nsn.to_string() }),
+                BlockRef::Final,
+            )
+            .await?)
+    }
+
+    /// The queue's deliveries above the destination's watermark, recorded at least
+    /// `audit_settle` ago, that the destination connector does not know: the outcome that made
+    /// the relayer record them (read from a node) was false, or the record is wrong. Each is put
+    /// back to be delivered again; were it in fact executed, the destination refuses it as
+    /// delivered and it is recorded so again. At most [`AUDIT_REOPEN_BATCH`] per audit (one
+    /// view call each).
+    async fn reopen_unknown_deliveries(
+        &self,
+        dest_rpc: &RpcClient,
+        dst: &ChannelView,
+        src: &ChannelView,
+    ) -> Result<Vec<u64>, IndexError> {
+        let recorded = self
+            .store
+            .delivered_in_range(
+                &self.cfg.source,
+                &self.cfg.dest,
+                dst.next_in,
+                src.next_out,
+                self.cfg.audit_settle,
+                AUDIT_REOPEN_BATCH,
+            )
+            .await?;
+        let mut reopened = Vec::new();
+        for e in recorded {
+            let Some(nsn) = e.nsn else { continue };
+            if self.dest_knows(dest_rpc, nsn).await? {
+                continue;
+            }
+            let tx = e.delivery_tx.as_deref().unwrap_or("none recorded");
+            error!(
+                source = %self.cfg.source, dest = %self.cfg.dest, id = e.id, nsn, tx,
+                next_in = dst.next_in,
+                "a message recorded as delivered is unknown to the destination connector; delivering it again"
+            );
+            let reason = format!(
+                "ERR_NOT_DELIVERED: recorded delivered (transaction {tx}) but the destination \
+                 connector has not executed message {nsn}; delivering it again"
+            );
+            match self.store.reopen_delivered(e.id, &reason).await {
+                Ok(()) => reopened.push(nsn),
+                // Settled otherwise meanwhile (another instance's audit, retention).
+                Err(QueueError::InvalidTransition { .. } | QueueError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !reopened.is_empty() {
+            if let Some(m) = &self.metrics {
+                m.deliveries_reopened
+                    .with_label_values(&[self.cfg.source.as_str(), self.cfg.dest.as_str()])
+                    .inc_by(reopened.len() as u64);
+            }
+            if let Some(w) = &self.wake {
+                w.notify_one();
+            }
+        }
+        Ok(reopened)
+    }
+
     /// Compare the source connector's sequence numbers with the destination's watermark and
-    /// the queue; index again the block of every message that is neither delivered nor queued.
-    /// `dest_rpc` reads the destination connector.
+    /// the queue; index again the block of every message that is neither delivered nor queued,
+    /// and deliver again every message the queue records as delivered that the destination
+    /// does not know ([`Self::reopen_unknown_deliveries`]). `dest_rpc` reads the destination
+    /// connector.
     pub async fn audit(&self, dest_rpc: &RpcClient) -> Result<AuditReport, IndexError> {
         let Some(Cursor {
             height: cursor,
@@ -712,6 +795,7 @@ impl Indexer {
         if dst.next_in >= src.next_out {
             return Ok(report);
         }
+        report.reopened = self.reopen_unknown_deliveries(dest_rpc, &dst, &src).await?;
         let known = self
             .store
             .known_nsns(&self.cfg.source, &self.cfg.dest, dst.next_in, src.next_out)
@@ -724,15 +808,7 @@ impl Indexer {
         // relayer): not missing.
         let mut missing = Vec::new();
         for nsn in candidates.drain(..) {
-            let delivered: bool = dest_rpc
-                .view_call_json(
-                    &self.cfg.dest_connector,
-                    "is_delivered",
-                    &json!({ "nsn": nsn.to_string() }),
-                    BlockRef::Final,
-                )
-                .await?;
-            if !delivered {
+            if !self.dest_knows(dest_rpc, nsn).await? {
                 missing.push(nsn);
             }
         }
@@ -854,11 +930,11 @@ impl Indexer {
                 Ok(AuditReport::default())
             };
             match result {
-                Ok(r) if r.missing.is_empty() => {
+                Ok(r) if r.missing.is_empty() && r.reopened.is_empty() => {
                     debug!(source = %self.cfg.source, dest = %self.cfg.dest, next_out = r.next_out, next_in = r.next_in, "sequence audit: nothing missing")
                 }
                 Ok(r) => {
-                    warn!(source = %self.cfg.source, dest = %self.cfg.dest, missing = ?r.missing, repaired = ?r.repaired, "sequence audit found missing messages")
+                    warn!(source = %self.cfg.source, dest = %self.cfg.dest, missing = ?r.missing, repaired = ?r.repaired, reopened = ?r.reopened, "sequence audit found missing or undelivered messages")
                 }
                 Err(e) => {
                     warn!(source = %self.cfg.source, dest = %self.cfg.dest, error = %e, "sequence audit failed; retrying later")

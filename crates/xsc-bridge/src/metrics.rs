@@ -56,6 +56,10 @@ pub struct Metrics {
     pub index_gaps: IntCounterVec,
     /// Of those, found again by indexing their block again (`source`, `dest`).
     pub index_gaps_repaired: IntCounterVec,
+    /// Messages the queue recorded as delivered that the destination connector did not know
+    /// (a false outcome from a node, or a bug), found by the audit and delivered again
+    /// (`source`, `dest`).
+    pub deliveries_reopened: IntCounterVec,
     /// Deliveries delayed by a temporary failure (RPC, light client update, unconfirmed
     /// transaction, pause, window); never counted as attempts (`source`, `dest`). Alert on its
     /// rate.
@@ -193,6 +197,12 @@ impl Metrics {
                 &r,
                 "index_gaps_repaired_total",
                 "Missing messages found again by indexing their block again",
+                &["source", "dest"],
+            ),
+            deliveries_reopened: counter(
+                &r,
+                "deliveries_reopened_total",
+                "Messages recorded as delivered that the destination connector did not know, delivered again",
                 &["source", "dest"],
             ),
             delivery_temporary_failures: counter(

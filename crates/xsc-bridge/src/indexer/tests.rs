@@ -3,7 +3,7 @@
 //! cursor without a hash, a start height on a skipped height, and the sequence audit.
 
 use super::*;
-use crate::queue::{ListFilter, SqliteStore};
+use crate::queue::{EventState, ListFilter, SqliteStore};
 use crate::rpc::{RetryPolicy, RpcClientConfig};
 use crate::testutil::{handler_error, MockRpc, Reply};
 use serde_json::Value;
@@ -504,6 +504,87 @@ async fn the_sequence_audit_finds_a_message_missing_from_the_queue_and_indexes_i
         (5, Vec::<u64>::new()),
         "delivered ahead of the watermark"
     );
+}
+
+#[tokio::test]
+async fn the_audit_delivers_again_a_message_recorded_delivered_that_the_destination_does_not_know()
+{
+    let mut chain = Chain::new(200, &[]);
+    for (h, nsn) in [(5, 0), (20, 1), (30, 2), (40, 3)] {
+        chain.messages.insert(h, vec![nsn]);
+    }
+    // The destination executed 0 (its watermark) and 3 (ahead of it); never 1 or 2.
+    chain.delivered.extend([0, 3]);
+    chain.next_in = 1;
+    let sim = serve(chain).await;
+    let s = store();
+    let mut cfg = config(Some(1));
+    cfg.audit_settle = Duration::ZERO;
+    let ix = Indexer::new(sim.rpc.clone(), s.clone(), cfg.clone());
+    while ix.index_once().await.unwrap().is_some() {}
+    assert_eq!(nsns(&s).await, vec![0, 1, 2, 3]);
+    // The relayer recorded 0, 2 and 3 as delivered: 2 from a false outcome (a lying node).
+    let held = s
+        .claim_due("b", "i", 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let by_nsn = |n: u64| held.iter().find(|e| e.nsn == Some(n)).unwrap().clone();
+    for n in [0, 2, 3] {
+        let e = by_nsn(n);
+        s.set_delivery_tx(&e.claim().unwrap(), &format!("tx{n}"))
+            .await
+            .unwrap();
+        s.mark_delivered(e.id, None, Some(&json!({"verdict": "accepted"})))
+            .await
+            .unwrap();
+    }
+    // A record younger than `audit_settle` is not judged yet (the destination's final state
+    // may not show it).
+    let patient = Indexer::new(sim.rpc.clone(), s.clone(), config(Some(1)));
+    let r = patient.audit(&sim.rpc).await.unwrap();
+    assert!(r.reopened.is_empty(), "{r:?}");
+    assert_eq!(
+        s.get(by_nsn(2).id).await.unwrap().unwrap().state,
+        EventState::Delivered
+    );
+
+    let r = ix.audit(&sim.rpc).await.unwrap();
+    assert_eq!((r.next_in, r.next_out), (1, 4));
+    assert_eq!(
+        r.reopened,
+        vec![2],
+        "only the delivery the destination does not know"
+    );
+    assert!(r.missing.is_empty(), "queued, so not missing");
+    let two = s.get(by_nsn(2).id).await.unwrap().unwrap();
+    assert_eq!(two.state, EventState::Pending);
+    assert_eq!((two.delivery_tx, two.delivery), (None, None));
+    assert!(two.last_error.unwrap().starts_with("ERR_NOT_DELIVERED"));
+    for n in [0, 3] {
+        let e = s.get(by_nsn(n).id).await.unwrap().unwrap();
+        assert_eq!(e.state, EventState::Delivered, "nsn {n}");
+        assert_eq!(e.delivery_tx, Some(format!("tx{n}")));
+    }
+    // Message 1 is still being delivered: not the audit's business.
+    assert_eq!(
+        s.get(by_nsn(1).id).await.unwrap().unwrap().state,
+        EventState::Delivering
+    );
+    // Once the destination executes it, a new record of 2 stands.
+    sim.chain.lock().unwrap().delivered.insert(2);
+    let again = s
+        .claim_due("b", "j", 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|e| e.nsn).collect::<Vec<_>>(),
+        vec![Some(2)]
+    );
+    s.mark_delivered(again[0].id, Some("tx2b"), None)
+        .await
+        .unwrap();
+    let r = ix.audit(&sim.rpc).await.unwrap();
+    assert!(r.reopened.is_empty() && r.missing.is_empty(), "{r:?}");
 }
 
 #[tokio::test]

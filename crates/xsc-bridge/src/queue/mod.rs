@@ -11,6 +11,11 @@
 //!     └──────────── requeue / retry <id> (operator) ◄──────────────────┘
 //! ```
 //!
+//! A `delivered` event goes back to `pending` only when the sequence audit finds that the
+//! destination connector does not know it ([`MessageStore::reopen_delivered`]): the outcome it
+//! was recorded from was false (a lying node) or the record is wrong. Delivering it again is
+//! safe: were it executed after all, the connector refuses it as delivered.
+//!
 //! # Claims are leases
 //!
 //! [`MessageStore::claim_due`] hands out events to one owner (an instance id) with a lease
@@ -452,6 +457,18 @@ pub trait MessageStore: Send + Sync {
         from: u64,
         to: u64,
     ) -> Result<Vec<u64>>;
+    /// The events from `source_chain` to `dest_chain` with a sequence number in `[from, to)`
+    /// recorded `delivered` at least `settled_for` ago, lowest sequence numbers first, at most
+    /// `limit`: the sequence audit asks the destination connector whether it knows them.
+    async fn delivered_in_range(
+        &self,
+        source_chain: &str,
+        dest_chain: &str,
+        from: u64,
+        to: u64,
+        settled_for: Duration,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>>;
 
     // ----- deliveries -----
 
@@ -498,6 +515,12 @@ pub trait MessageStore: Send + Sync {
 
     /// failed → pending, due now, with a fresh attempt budget (`xsc retry <id>`).
     async fn requeue(&self, id: i64) -> Result<()>;
+    /// delivered → pending, due now: the destination connector does not know the delivery
+    /// recorded for this event (a node reported an outcome that never happened, or a bug). The
+    /// recorded transaction and result are dropped (a later claim must not read the same false
+    /// outcome again), `reason` is kept as the last error, no attempt is counted. Any other
+    /// state: [`QueueError::InvalidTransition`], nothing changes.
+    async fn reopen_delivered(&self, id: i64, reason: &str) -> Result<()>;
     /// Every failed event (for `dest_chain`, or all) back to pending (`xsc requeue`).
     async fn requeue_failed(&self, dest_chain: Option<&str>) -> Result<usize>;
     async fn get(&self, id: i64) -> Result<Option<StoredEvent>>;

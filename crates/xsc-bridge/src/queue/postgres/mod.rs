@@ -497,6 +497,35 @@ impl MessageStore for PostgresStore {
             .collect()
     }
 
+    async fn delivered_in_range(
+        &self,
+        source_chain: &str,
+        dest_chain: &str,
+        from: u64,
+        to: u64,
+        settled_for: Duration,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        let (from, to) = (
+            from.min(i64::MAX as u64) as i64,
+            to.min(i64::MAX as u64) as i64,
+        );
+        let (age, limit) = (ms(settled_for), i64::try_from(limit).unwrap_or(i64::MAX));
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE source_chain = $1 AND dest_chain = $2 AND nsn >= $3 AND nsn < $4
+               AND state = 'delivered' AND delivered_at <= xsc_now_ms() - $5
+             ORDER BY nsn, id LIMIT $6"
+        );
+        let rows = self
+            .query(
+                &sql,
+                &[&source_chain, &dest_chain, &from, &to, &age, &limit],
+            )
+            .await?;
+        events_from_rows(&rows)
+    }
+
     async fn claim_due(
         &self,
         dest_chain: &str,
@@ -638,6 +667,27 @@ impl MessageStore for PostgresStore {
                     updated_at = xsc_now_ms()
                  WHERE id = $1 AND state = 'failed'",
                 &[&id],
+            )
+            .await?;
+        if n == 0 {
+            let from = self.state_of(id).await?;
+            return Err(QueueError::InvalidTransition {
+                id,
+                from,
+                to: EventState::Pending,
+            });
+        }
+        Ok(())
+    }
+
+    async fn reopen_delivered(&self, id: i64, reason: &str) -> Result<()> {
+        let n = self
+            .execute(
+                "UPDATE events SET state = 'pending', next_retry_at = xsc_now_ms(),
+                    updated_at = xsc_now_ms(), delivered_at = NULL, delivery_tx = NULL,
+                    delivery = NULL, last_error = $2
+                 WHERE id = $1 AND state = 'delivered'",
+                &[&id, &text(reason)],
             )
             .await?;
         if n == 0 {

@@ -550,6 +550,42 @@ impl MessageStore for SqliteStore {
         .await
     }
 
+    async fn delivered_in_range(
+        &self,
+        source_chain: &str,
+        dest_chain: &str,
+        from: u64,
+        to: u64,
+        settled_for: Duration,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        let (s, d) = (source_chain.to_string(), dest_chain.to_string());
+        self.run(move |i| {
+            let before = i.now().saturating_sub(ms(settled_for));
+            i.read(|c| {
+                let mut st = c.prepare(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM events
+                     WHERE source_chain = ?1 AND dest_chain = ?2 AND nsn >= ?3 AND nsn < ?4
+                       AND state = 'delivered' AND delivered_at <= ?5
+                     ORDER BY nsn, id LIMIT ?6"
+                ))?;
+                let rows = st.query_map(
+                    params![
+                        s,
+                        d,
+                        from.min(i64::MAX as u64) as i64,
+                        to.min(i64::MAX as u64) as i64,
+                        before,
+                        i64::try_from(limit).unwrap_or(i64::MAX)
+                    ],
+                    event_from_row,
+                )?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+        })
+        .await
+    }
+
     async fn claim_due(
         &self,
         dest_chain: &str,
@@ -728,6 +764,32 @@ impl MessageStore for SqliteStore {
                         updated_at = ?1
                      WHERE id = ?2 AND state = 'failed'",
                     params![now, id],
+                )?;
+                if n == 0 {
+                    let from = Inner::state_of(tx, id)?;
+                    return Err(E::Q(QueueError::InvalidTransition {
+                        id,
+                        from,
+                        to: EventState::Pending,
+                    }));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn reopen_delivered(&self, id: i64, reason: &str) -> Result<()> {
+        let reason = reason.to_string();
+        self.run(move |i| {
+            i.write(|tx| {
+                let now = i.now();
+                let n = tx.execute(
+                    "UPDATE events SET state = 'pending', next_retry_at = ?1, updated_at = ?1,
+                        delivered_at = NULL, delivery_tx = NULL, delivery = NULL,
+                        last_error = ?2
+                     WHERE id = ?3 AND state = 'delivered'",
+                    params![now, reason, id],
                 )?;
                 if n == 0 {
                     let from = Inner::state_of(tx, id)?;

@@ -525,6 +525,127 @@ pub(crate) async fn releasing_claims_touches_only_that_instances_claims(b: &dyn 
     assert_eq!(s.counts(None).await.unwrap().delivering, 3);
 }
 
+/// The sequence audit's view of deliveries: recorded `delivered` for long enough, by sequence
+/// number; and a delivery the destination does not know is reopened without its false record.
+pub(crate) async fn a_recorded_delivery_the_destination_does_not_know_is_reopened(b: &dyn Backend) {
+    let (s, peer) = (b.handle().await, b.handle().await);
+    s.insert_events(&[ev(1, 0), ev(2, 0), ev(3, 0), ev_to("c", 4, 0)])
+        .await
+        .unwrap();
+    let held = s.claim_due("b", "i", 3, LEASE).await.unwrap();
+    for e in &held {
+        s.set_delivery_tx(&claim(e), &format!("tx{}", e.nsn.unwrap()))
+            .await
+            .unwrap();
+    }
+    let reported = json!({"tx": "tx2", "verdict": "accepted"});
+    s.mark_delivered(held[1].id, None, Some(&reported))
+        .await
+        .unwrap();
+    s.mark_delivered(held[0].id, None, None).await.unwrap();
+    let c = s.claim_due("c", "i", 1, LEASE).await.unwrap();
+    s.mark_delivered(c[0].id, None, None).await.unwrap();
+    let nsns = |v: Vec<StoredEvent>| v.iter().map(|e| e.nsn.unwrap()).collect::<Vec<_>>();
+    // Just delivered: not settled for a second yet.
+    let settled = Duration::from_millis(1_000);
+    assert!(s
+        .delivered_in_range("a", "b", 0, 10, settled, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    b.advance(Duration::from_millis(1_100)).await;
+    let found = peer
+        .delivered_in_range("a", "b", 0, 10, settled, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        nsns(found.clone()),
+        vec![1, 2],
+        "delivered only, by sequence number"
+    );
+    assert!(found.iter().all(|e| e.state == EventState::Delivered));
+    assert_eq!(
+        nsns(
+            s.delivered_in_range("a", "b", 2, 10, settled, 10)
+                .await
+                .unwrap()
+        ),
+        vec![2]
+    );
+    assert_eq!(
+        nsns(
+            s.delivered_in_range("a", "b", 0, 10, settled, 1)
+                .await
+                .unwrap()
+        ),
+        vec![1],
+        "at most `limit`"
+    );
+    assert!(s
+        .delivered_in_range("a", "b", 0, u64::MAX, Duration::from_secs(3_600), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        nsns(
+            s.delivered_in_range("a", "c", 0, 10, settled, 10)
+                .await
+                .unwrap()
+        ),
+        vec![4]
+    );
+
+    let before = s.counts(Some("b")).await.unwrap();
+    peer.reopen_delivered(held[1].id, "ERR_NOT_DELIVERED: not known")
+        .await
+        .unwrap();
+    let e = s.get(held[1].id).await.unwrap().unwrap();
+    assert_eq!(e.state, EventState::Pending);
+    assert_eq!(
+        (e.delivery_tx, e.delivery, e.delivered_at),
+        (None, None, None),
+        "the false record is dropped"
+    );
+    assert_eq!(
+        e.last_error.as_deref(),
+        Some("ERR_NOT_DELIVERED: not known")
+    );
+    assert_eq!((e.attempts, e.lease_owner), (0, None));
+    assert!(e.next_retry_at <= s.now_ms().await.unwrap(), "due now");
+    assert_eq!(
+        s.counts(Some("b")).await.unwrap(),
+        StateCounts {
+            pending: before.pending + 1,
+            delivered: before.delivered - 1,
+            ..before
+        }
+    );
+    // It is claimable again, like any pending event.
+    let again = s.claim_due("b", "j", 10, LEASE).await.unwrap();
+    assert_eq!(nsns(again.clone()), vec![2]);
+    // Only a delivered event can be reopened (this one is held again: delivering).
+    let err = s.reopen_delivered(again[0].id, "x").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            QueueError::InvalidTransition {
+                from: EventState::Delivering,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        s.reopen_delivered(9_999, "x").await.unwrap_err(),
+        QueueError::NotFound(9_999)
+    ));
+    assert_eq!(
+        s.get(again[0].id).await.unwrap().unwrap().state,
+        EventState::Delivering
+    );
+    counts_match_rows(s.as_ref(), &["b", "c"]).await;
+}
+
 pub(crate) async fn counts_oldest_and_retention_follow_every_transition(b: &dyn Backend) {
     let (s, peer) = (b.handle().await, b.handle().await);
     assert_eq!(s.counts(None).await.unwrap(), StateCounts::default());
@@ -1173,6 +1294,7 @@ macro_rules! store_suite {
             an_expired_claim_returns_to_the_pool_and_fences_its_old_holder,
             releasing_claims_touches_only_that_instances_claims,
             counts_oldest_and_retention_follow_every_transition,
+            a_recorded_delivery_the_destination_does_not_know_is_reopened,
             a_named_lease_has_one_holder_until_it_expires,
             fenced_writes_need_the_lease,
             relay_submissions_move_forward_only,
