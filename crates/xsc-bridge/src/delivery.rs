@@ -33,7 +33,7 @@
 
 mod batch;
 
-pub use batch::{batch_verdicts, goes_alone, TxRef, BATCH_METHOD, BATCH_TAG};
+pub use batch::{batch_verdicts, goes_alone, single_decision, TxRef, BATCH_METHOD, BATCH_TAG};
 
 use crate::events::{
     delivery_verdict, parse_transport, DeliveryLog, MessageKind, TransportMsg, ALREADY_DELIVERED,
@@ -600,8 +600,7 @@ impl Deliverer {
         self.stats
             .gas_burnt
             .fetch_add(outcome.total_gas_burnt(), Ordering::Relaxed);
-        let failure = outcome.failure().map(|f| f.message.clone());
-        match classify(failure.as_deref(), outcome.logs()) {
+        match single_decision(&outcome, &self.cfg.dest_connector, ev.nsn) {
             Decision::Delivered(refused) => {
                 self.delivered(&ev, &outcome, refused, &head, lane.label(), None)
                     .await

@@ -132,6 +132,30 @@ fn verdict_nsn(line: &str) -> Option<Option<u64>> {
     })
 }
 
+/// The decision for a message delivered alone (nsn `nsn`) from its transaction's outcome: the
+/// status, else the connector's verdict, which must be the only one and name this message. A
+/// verdict naming another message (two messages' outcomes confused, or a false report from a
+/// node) decides nothing: temporary, delivered again (a message that was in fact executed is
+/// then refused as delivered). No verdict at all keeps the old rule (delivered).
+pub fn single_decision(out: &FinalOutcome, connector: &str, nsn: Option<u64>) -> Decision {
+    let failure = out.failure().map(|f| f.message.clone());
+    if failure.is_none() {
+        let any_verdict = out
+            .receipts_outcome
+            .iter()
+            .filter(|o| o.outcome.executor_id == connector)
+            .flat_map(|o| &o.outcome.logs)
+            .any(|l| verdict_nsn(l).is_some());
+        if any_verdict && batch_verdicts(out, connector, &[nsn]).is_none() {
+            return Decision::Temporary(format!(
+                "ERR_VERDICT_MISMATCH: the delivery's verdicts do not name message {} alone; delivering it again",
+                nsn.map_or_else(|| "(no nsn)".to_string(), |n| n.to_string())
+            ));
+        }
+    }
+    classify(failure.as_deref(), out.logs())
+}
+
 /// The decision for the message at `index` of a batch from its verdict line.
 fn decide(line: &str, batch_size: usize) -> Decision {
     match classify(None, [line]) {
@@ -153,10 +177,7 @@ impl Deliverer {
         out: &FinalOutcome,
     ) -> Option<Decision> {
         match tx.place {
-            None => {
-                let failure = out.failure().map(|f| f.message.clone());
-                Some(classify(failure.as_deref(), out.logs()))
-            }
+            None => Some(single_decision(out, &self.cfg.dest_connector, ev.nsn)),
             Some((index, size)) => {
                 if out.failure().is_some() {
                     return None;

@@ -200,3 +200,51 @@ fn a_batched_message_is_answered_by_the_responses_naming_its_request() {
     assert!(crate::delivery::responses_to(&out, "cross_call_response", 7).is_empty());
     assert!(crate::delivery::responses_to(&out, "xcall_message", 7).is_empty());
 }
+
+#[test]
+fn a_single_delivery_counts_only_a_verdict_that_names_its_message() {
+    let c = "connector.b";
+    let d = |logs: &[String]| single_decision(&outcome(logs, false), c, Some(5));
+    assert_eq!(
+        d(&[verdict("delivered", json!("5"), "")]),
+        Decision::Delivered(None)
+    );
+    assert_eq!(
+        d(&[verdict("message_refused", json!("5"), "ERR_DENIED")]),
+        Decision::Delivered(Some("ERR_DENIED".into()))
+    );
+    // A refusal that names no message (the connector's replay answer) still counts.
+    assert_eq!(
+        d(&[verdict(
+            "delivery_rejected",
+            Value::Null,
+            "ERR_ALREADY_DELIVERED"
+        )]),
+        Decision::Delivered(None)
+    );
+    // Another message's verdict, or two verdicts: nothing decided, delivered again.
+    for logs in [
+        vec![verdict("delivered", json!("6"), "")],
+        vec![
+            verdict("delivered", json!("5"), ""),
+            verdict("delivered", json!("6"), ""),
+        ],
+    ] {
+        match d(&logs) {
+            Decision::Temporary(r) => assert!(r.starts_with("ERR_VERDICT_MISMATCH"), "{r}"),
+            other => panic!("{other:?} for {logs:?}"),
+        }
+    }
+    // No connector verdict at all: the old rule (the destination's own verdict-looking log in
+    // `outcome` is not the connector's and is ignored).
+    assert_eq!(d(&[TRANSPORT.to_string()]), Decision::Delivered(None));
+    // A failed transaction is judged by its status.
+    match single_decision(
+        &outcome(&[verdict("delivered", json!("6"), "")], true),
+        c,
+        Some(5),
+    ) {
+        Decision::Temporary(r) => assert!(r.contains("ERR_OUTCOME_ROOT_MISMATCH"), "{r}"),
+        other => panic!("{other:?}"),
+    }
+}
