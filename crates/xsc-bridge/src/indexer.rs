@@ -65,6 +65,8 @@ use tracing::{debug, error, info, warn};
 
 /// Recorded deliveries [`Indexer::audit`] checks against the destination at most per audit.
 pub const AUDIT_REOPEN_BATCH: usize = 64;
+/// The error a message reopened by [`Indexer::audit`] keeps (at most once per message).
+pub const NOT_DELIVERED: &str = "ERR_NOT_DELIVERED";
 use xsc_core::{CryptoHash, ExecutionStatusView, LightClientExecutionProof};
 
 #[derive(Debug, thiserror::Error)]
@@ -710,7 +712,8 @@ impl Indexer {
     /// the relayer record them (read from a node) was false, or the record is wrong. Each is put
     /// back to be delivered again; were it in fact executed, the destination refuses it as
     /// delivered and it is recorded so again. At most [`AUDIT_REOPEN_BATCH`] per audit (one
-    /// view call each).
+    /// view call each), and once per message: a lying node cannot make the relayer pay for the
+    /// same message's delivery again and again.
     async fn reopen_unknown_deliveries(
         &self,
         dest_rpc: &RpcClient,
@@ -735,13 +738,25 @@ impl Indexer {
                 continue;
             }
             let tx = e.delivery_tx.as_deref().unwrap_or("none recorded");
+            if e.last_error
+                .as_deref()
+                .is_some_and(|r| r.starts_with(NOT_DELIVERED))
+            {
+                // Reopened once already and recorded delivered again since: a node that keeps
+                // saying otherwise is not followed into delivering it again and again.
+                error!(
+                    source = %self.cfg.source, dest = %self.cfg.dest, id = e.id, nsn, tx,
+                    "a message delivered again is still unknown to the destination connector; not reopened twice (check the destination's nodes: `xsc trace`)"
+                );
+                continue;
+            }
             error!(
                 source = %self.cfg.source, dest = %self.cfg.dest, id = e.id, nsn, tx,
                 next_in = dst.next_in,
                 "a message recorded as delivered is unknown to the destination connector; delivering it again"
             );
             let reason = format!(
-                "ERR_NOT_DELIVERED: recorded delivered (transaction {tx}) but the destination \
+                "{NOT_DELIVERED}: recorded delivered (transaction {tx}) but the destination \
                  connector has not executed message {nsn}; delivering it again"
             );
             match self.store.reopen_delivered(e.id, &reason).await {

@@ -585,6 +585,14 @@ async fn the_audit_delivers_again_a_message_recorded_delivered_that_the_destinat
         .unwrap();
     let r = ix.audit(&sim.rpc).await.unwrap();
     assert!(r.reopened.is_empty() && r.missing.is_empty(), "{r:?}");
+    // A node that keeps denying it is not followed twice: once reopened is the limit.
+    sim.chain.lock().unwrap().delivered.remove(&2);
+    let r = ix.audit(&sim.rpc).await.unwrap();
+    assert!(r.reopened.is_empty(), "{r:?}");
+    assert_eq!(
+        s.get(by_nsn(2).id).await.unwrap().unwrap().state,
+        EventState::Delivered
+    );
 }
 
 #[tokio::test]
