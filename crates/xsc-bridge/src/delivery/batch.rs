@@ -93,16 +93,7 @@ pub fn batch_verdicts<'a>(
     connector: &str,
     nsns: &[Option<u64>],
 ) -> Option<Vec<&'a str>> {
-    let receipt = outcome.receipts_outcome.iter().find(|o| {
-        o.outcome.executor_id == connector
-            && o.outcome.logs.iter().any(|l| verdict_nsn(l).is_some())
-    })?;
-    let verdicts: Vec<(&str, Option<u64>)> = receipt
-        .outcome
-        .logs
-        .iter()
-        .filter_map(|l| verdict_nsn(l).map(|nsn| (l.as_str(), nsn)))
-        .collect();
+    let verdicts = connector_verdicts(outcome, connector)?;
     if verdicts.len() != nsns.len() {
         return None;
     }
@@ -132,28 +123,68 @@ fn verdict_nsn(line: &str) -> Option<Option<u64>> {
     })
 }
 
-/// The decision for a message delivered alone (nsn `nsn`) from its transaction's outcome: the
-/// status, else the connector's verdict, which must be the only one and name this message. A
-/// verdict naming another message (two messages' outcomes confused, or a false report from a
-/// node) decides nothing: temporary, delivered again (a message that was in fact executed is
-/// then refused as delivered). No verdict at all keeps the old rule (delivered).
+/// The decision for a message delivered alone (nsn `nsn`) from its transaction's outcome: a
+/// failed transaction by its status; else by the connector's verdict (the first receipt of
+/// `connector` holding verdicts; a destination's own verdict-looking logs never count), which
+/// must be the only one and name this message. The connector settles the first message of
+/// the proven outcome it has not delivered yet, so a verdict may name another message of the
+/// same outcome: if that one was settled, this one is simply delivered again (temporary); if
+/// it was turned back, this message waits behind it and the refusal counts for it too (a
+/// message that can never go would otherwise hold it back forever at a cost per try). Two or
+/// more verdicts decide nothing. No verdict at all keeps the old rule (delivered): the
+/// sequence audit checks such a record against the destination later.
 pub fn single_decision(out: &FinalOutcome, connector: &str, nsn: Option<u64>) -> Decision {
-    let failure = out.failure().map(|f| f.message.clone());
-    if failure.is_none() {
-        let any_verdict = out
-            .receipts_outcome
-            .iter()
-            .filter(|o| o.outcome.executor_id == connector)
-            .flat_map(|o| &o.outcome.logs)
-            .any(|l| verdict_nsn(l).is_some());
-        if any_verdict && batch_verdicts(out, connector, &[nsn]).is_none() {
-            return Decision::Temporary(format!(
-                "ERR_VERDICT_MISMATCH: the delivery's verdicts do not name message {} alone; delivering it again",
-                nsn.map_or_else(|| "(no nsn)".to_string(), |n| n.to_string())
-            ));
-        }
+    if let Some(f) = out.failure() {
+        return classify(Some(&f.message), []);
     }
-    classify(failure.as_deref(), out.logs())
+    let verdicts = connector_verdicts(out, connector).unwrap_or_default();
+    let (line, named) = match verdicts.as_slice() {
+        [] => return Decision::Delivered(None),
+        [one] => *one,
+        more => {
+            return Decision::Temporary(format!(
+                "{VERDICT_MISMATCH}: {} verdicts for a single message; delivering it again",
+                more.len()
+            ))
+        }
+    };
+    let decision = classify(None, [line]);
+    let other = match (named, nsn) {
+        (Some(other), Some(mine)) if other != mine => other,
+        _ => return decision,
+    };
+    match decision {
+        Decision::Delivered(_) => Decision::Temporary(format!(
+            "{VERDICT_MISMATCH}: the connector settled message {other} of the same outcome; delivering this one again"
+        )),
+        Decision::Temporary(r) => Decision::Temporary(r),
+        Decision::Retry(r) | Decision::Failed(r) => Decision::Retry(format!(
+            "message {other} of the same outcome goes first and was turned back: {r}"
+        )),
+    }
+}
+
+/// A single delivery's verdict named another message (see [`single_decision`]).
+pub const VERDICT_MISMATCH: &str = "ERR_VERDICT_MISMATCH";
+
+/// The verdict lines of the first receipt `connector` executed that holds any, each with the
+/// sequence number it names.
+fn connector_verdicts<'a>(
+    out: &'a FinalOutcome,
+    connector: &str,
+) -> Option<Vec<(&'a str, Option<u64>)>> {
+    let receipt = out.receipts_outcome.iter().find(|o| {
+        o.outcome.executor_id == connector
+            && o.outcome.logs.iter().any(|l| verdict_nsn(l).is_some())
+    })?;
+    Some(
+        receipt
+            .outcome
+            .logs
+            .iter()
+            .filter_map(|l| verdict_nsn(l).map(|nsn| (l.as_str(), nsn)))
+            .collect(),
+    )
 }
 
 /// The decision for the message at `index` of a batch from its verdict line.

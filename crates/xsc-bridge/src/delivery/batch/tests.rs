@@ -205,6 +205,10 @@ fn a_batched_message_is_answered_by_the_responses_naming_its_request() {
 fn a_single_delivery_counts_only_a_verdict_that_names_its_message() {
     let c = "connector.b";
     let d = |logs: &[String]| single_decision(&outcome(logs, false), c, Some(5));
+    let mismatch = |d: Decision| match d {
+        Decision::Temporary(r) => assert!(r.starts_with(VERDICT_MISMATCH), "{r}"),
+        other => panic!("{other:?}"),
+    };
     assert_eq!(
         d(&[verdict("delivered", json!("5"), "")]),
         Decision::Delivered(None)
@@ -222,22 +226,47 @@ fn a_single_delivery_counts_only_a_verdict_that_names_its_message() {
         )]),
         Decision::Delivered(None)
     );
-    // Another message's verdict, or two verdicts: nothing decided, delivered again.
-    for logs in [
-        vec![verdict("delivered", json!("6"), "")],
-        vec![
-            verdict("delivered", json!("5"), ""),
-            verdict("delivered", json!("6"), ""),
-        ],
-    ] {
-        match d(&logs) {
-            Decision::Temporary(r) => assert!(r.starts_with("ERR_VERDICT_MISMATCH"), "{r}"),
-            other => panic!("{other:?} for {logs:?}"),
+    // Another message of the outcome settled instead (the connector takes the first one not
+    // delivered yet): this one is delivered again, nothing counted.
+    mismatch(d(&[verdict("delivered", json!("6"), "")]));
+    mismatch(d(&[verdict("message_refused", json!("6"), "ERR_DENIED")]));
+    // Two verdicts for one message: nothing decided.
+    mismatch(d(&[
+        verdict("delivered", json!("5"), ""),
+        verdict("delivered", json!("6"), ""),
+    ]));
+    // Another message of the outcome was turned back: this one waits behind it, and the refusal
+    // counts (a message that can never go must not hold this one forever at a cost per try),
+    // never failing it at once for the other's permanent refusal.
+    for code in ["ERR_NOT_ENOUGH_GAS", "ERR_WRONG_EXECUTOR"] {
+        match d(&[verdict("delivery_rejected", json!("4"), code)]) {
+            Decision::Retry(r) => assert!(r.contains("message 4") && r.contains(code), "{r}"),
+            other => panic!("{code}: {other:?}"),
         }
     }
-    // No connector verdict at all: the old rule (the destination's own verdict-looking log in
-    // `outcome` is not the connector's and is ignored).
+    // ... and a temporary one stays temporary.
+    assert!(matches!(
+        d(&[verdict("delivery_rejected", json!("4"), "ERR_PAUSED")]),
+        Decision::Temporary(_)
+    ));
+    // No connector verdict at all: the old rule (delivered), whatever a destination logs.
     assert_eq!(d(&[TRANSPORT.to_string()]), Decision::Delivered(None));
+    let mut out = outcome(&[TRANSPORT.to_string()], false);
+    out.receipts_outcome[2].outcome.logs = vec![verdict(
+        "delivery_rejected",
+        json!("5"),
+        "ERR_WRONG_EXECUTOR",
+    )];
+    assert_eq!(single_decision(&out, c, Some(5)), Decision::Delivered(None));
+    // With the connector's verdict, only that line decides (not a destination's before it).
+    let mut out = outcome(&[verdict("delivered", json!("5"), "")], false);
+    out.receipts_outcome.swap(1, 2);
+    out.receipts_outcome[1].outcome.logs = vec![verdict(
+        "delivery_rejected",
+        json!("5"),
+        "ERR_WRONG_EXECUTOR",
+    )];
+    assert_eq!(single_decision(&out, c, Some(5)), Decision::Delivered(None));
     // A failed transaction is judged by its status.
     match single_decision(
         &outcome(&[verdict("delivered", json!("6"), "")], true),
