@@ -65,7 +65,7 @@ use tracing::{debug, error, info, warn};
 
 /// Recorded deliveries [`Indexer::audit`] checks against the destination at most per audit.
 pub const AUDIT_REOPEN_BATCH: usize = 64;
-/// The error a message reopened by [`Indexer::audit`] keeps (at most once per message).
+/// The error a message reopened by [`Indexer::audit`] keeps.
 pub const NOT_DELIVERED: &str = "ERR_NOT_DELIVERED";
 use xsc_core::{CryptoHash, ExecutionStatusView, LightClientExecutionProof};
 
@@ -711,15 +711,25 @@ impl Indexer {
     /// `audit_settle` ago, that the destination connector does not know: the outcome that made
     /// the relayer record them (read from a node) was false, or the record is wrong. Each is put
     /// back to be delivered again; were it in fact executed, the destination refuses it as
-    /// delivered and it is recorded so again. At most [`AUDIT_REOPEN_BATCH`] per audit (one
-    /// view call each), and once per message: a lying node cannot make the relayer pay for the
-    /// same message's delivery again and again.
+    /// delivered and it is recorded so, which this audit then believes over any view: a node
+    /// that keeps denying a delivery cannot make the relayer pay for it again and again. At
+    /// most [`AUDIT_REOPEN_BATCH`] per audit (one view call each).
     async fn reopen_unknown_deliveries(
         &self,
         dest_rpc: &RpcClient,
         dst: &ChannelView,
         src: &ChannelView,
     ) -> Result<Vec<u64>, IndexError> {
+        // Judge only what the destination's node has had time to see: a node whose final head
+        // lags behind gets that much longer (its view would not show recent deliveries yet).
+        let now = self.store.now_ms().await?;
+        let final_ms = dest_rpc
+            .block(BlockRef::Final)
+            .await?
+            .header
+            .timestamp_ns()
+            .map_or(0, |ns| (ns / 1_000_000) as i64);
+        let lag = Duration::from_millis(now.saturating_sub(final_ms).max(0) as u64);
         let recorded = self
             .store
             .delivered_in_range(
@@ -727,29 +737,34 @@ impl Indexer {
                 &self.cfg.dest,
                 dst.next_in,
                 src.next_out,
-                self.cfg.audit_settle,
+                self.cfg.audit_settle.saturating_add(lag),
                 AUDIT_REOPEN_BATCH,
             )
             .await?;
         let mut reopened = Vec::new();
         for e in recorded {
             let Some(nsn) = e.nsn else { continue };
-            if self.dest_knows(dest_rpc, nsn).await? {
+            let names = |key: &str, want: &str| {
+                e.payload.get(key).and_then(serde_json::Value::as_str) == Some(want)
+            };
+            // A message of an earlier pair of connectors (the lockers changed since): its
+            // sequence number means nothing to the current channel.
+            if !names("receiver_id", &self.cfg.connector) || !names("dst", &self.cfg.dest_connector)
+            {
+                continue;
+            }
+            // The destination chain itself refused the last delivery as already delivered: a
+            // view that says otherwise is not believed (nor paid for again).
+            let refused_as_delivered = e
+                .delivery
+                .as_ref()
+                .and_then(|d| d.get("already_delivered"))
+                .and_then(serde_json::Value::as_bool)
+                == Some(true);
+            if refused_as_delivered || self.dest_knows(dest_rpc, nsn).await? {
                 continue;
             }
             let tx = e.delivery_tx.as_deref().unwrap_or("none recorded");
-            if e.last_error
-                .as_deref()
-                .is_some_and(|r| r.starts_with(NOT_DELIVERED))
-            {
-                // Reopened once already and recorded delivered again since: a node that keeps
-                // saying otherwise is not followed into delivering it again and again.
-                error!(
-                    source = %self.cfg.source, dest = %self.cfg.dest, id = e.id, nsn, tx,
-                    "a message delivered again is still unknown to the destination connector; not reopened twice (check the destination's nodes: `xsc trace`)"
-                );
-                continue;
-            }
             error!(
                 source = %self.cfg.source, dest = %self.cfg.dest, id = e.id, nsn, tx,
                 next_in = dst.next_in,

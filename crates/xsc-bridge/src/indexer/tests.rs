@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::queue::{EventState, ListFilter, SqliteStore};
+use crate::rpc::BlockRef;
 use crate::rpc::{RetryPolicy, RpcClientConfig};
 use crate::testutil::{handler_error, MockRpc, Reply};
 use serde_json::Value;
@@ -510,85 +511,144 @@ async fn the_sequence_audit_finds_a_message_missing_from_the_queue_and_indexes_i
 async fn the_audit_delivers_again_a_message_recorded_delivered_that_the_destination_does_not_know()
 {
     let mut chain = Chain::new(200, &[]);
-    for (h, nsn) in [(5, 0), (20, 1), (30, 2), (40, 3)] {
+    for (h, nsn) in [(5, 0), (20, 1), (30, 2), (40, 3), (50, 4), (60, 5)] {
         chain.messages.insert(h, vec![nsn]);
     }
-    // The destination executed 0 (its watermark) and 3 (ahead of it); never 1 or 2.
+    // The destination executed 0 (its watermark) and 3 (ahead of it); never 1, 2, 4 or 5.
     chain.delivered.extend([0, 3]);
     chain.next_in = 1;
     let sim = serve(chain).await;
-    let s = store();
+    // The store's clock reads the destination's final block time: its node is in sync.
+    let final_ms = (sim
+        .rpc
+        .block(BlockRef::Final)
+        .await
+        .unwrap()
+        .header
+        .timestamp_ns()
+        .unwrap()
+        / 1_000_000) as i64;
+    let s: Arc<dyn MessageStore> =
+        Arc::new(SqliteStore::open_in_memory_with(Arc::new(move || final_ms)).unwrap());
     let mut cfg = config(Some(1));
     cfg.audit_settle = Duration::ZERO;
     let ix = Indexer::new(sim.rpc.clone(), s.clone(), cfg.clone());
     while ix.index_once().await.unwrap().is_some() {}
-    assert_eq!(nsns(&s).await, vec![0, 1, 2, 3]);
-    // The relayer recorded 0, 2 and 3 as delivered: 2 from a false outcome (a lying node).
+    assert_eq!(nsns(&s).await, vec![0, 1, 2, 3, 4, 5]);
+    // The relayer recorded 0, 2, 3, 4 and 5 as delivered: 2 from a false outcome (a lying
+    // node); 4 refused by the destination itself as already delivered (a view denying it is
+    // not believed); 5 as a message of an earlier pair of connectors.
     let held = s
         .claim_due("b", "i", 10, Duration::from_secs(60))
         .await
         .unwrap();
     let by_nsn = |n: u64| held.iter().find(|e| e.nsn == Some(n)).unwrap().clone();
-    for n in [0, 2, 3] {
+    for n in [0, 2, 3, 4] {
         let e = by_nsn(n);
         s.set_delivery_tx(&e.claim().unwrap(), &format!("tx{n}"))
             .await
             .unwrap();
-        s.mark_delivered(e.id, None, Some(&json!({"verdict": "accepted"})))
-            .await
-            .unwrap();
+        let info = json!({"already_delivered": n == 4});
+        s.mark_delivered(e.id, None, Some(&info)).await.unwrap();
     }
+    let old_pair = by_nsn(5);
+    s.mark_delivered(old_pair.id, Some("tx5"), None)
+        .await
+        .unwrap();
+    let mut older = old_pair.clone();
+    older.payload["dst"] = json!("retired.b.near");
+    assert_ne!(older.payload, old_pair.payload);
+    // (The queue has no way to edit a payload: the row is written again under the old pair.)
+    let moved = NewEvent {
+        key: EventKey {
+            event_index: 9,
+            ..older.key.clone()
+        },
+        dest_chain: older.dest_chain.clone(),
+        kind: older.kind.clone(),
+        block_height: older.block_height,
+        nsn: older.nsn,
+        source_time: older.source_time,
+        payload: older.payload.clone(),
+    };
+    s.insert_events(std::slice::from_ref(&moved)).await.unwrap();
+    let moved = s.find(&moved.key).await.unwrap().unwrap();
+    let c = s
+        .claim_due("b", "i", 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(c[0].id, moved.id);
+    s.mark_delivered(moved.id, Some("tx5-old"), None)
+        .await
+        .unwrap();
     // A record younger than `audit_settle` is not judged yet (the destination's final state
     // may not show it).
     let patient = Indexer::new(sim.rpc.clone(), s.clone(), config(Some(1)));
     let r = patient.audit(&sim.rpc).await.unwrap();
     assert!(r.reopened.is_empty(), "{r:?}");
+    // Nor while the destination's node lags behind the record (its final head is two minutes
+    // old: its view cannot show the delivery yet).
+    sim.chain.lock().unwrap().final_height = 80;
+    let r = ix.audit(&sim.rpc).await.unwrap();
+    assert!(r.reopened.is_empty(), "{r:?}");
     assert_eq!(
         s.get(by_nsn(2).id).await.unwrap().unwrap().state,
         EventState::Delivered
     );
-
+    // In sync again.
+    sim.chain.lock().unwrap().final_height = 200;
     let r = ix.audit(&sim.rpc).await.unwrap();
-    assert_eq!((r.next_in, r.next_out), (1, 4));
+    assert_eq!((r.next_in, r.next_out), (1, 6));
     assert_eq!(
         r.reopened,
-        vec![2],
-        "only the delivery the destination does not know"
+        vec![2, 5],
+        "only deliveries the destination does not know"
     );
     assert!(r.missing.is_empty(), "queued, so not missing");
     let two = s.get(by_nsn(2).id).await.unwrap().unwrap();
     assert_eq!(two.state, EventState::Pending);
     assert_eq!((two.delivery_tx, two.delivery), (None, None));
-    assert!(two.last_error.unwrap().starts_with("ERR_NOT_DELIVERED"));
-    for n in [0, 3] {
+    assert!(two.last_error.unwrap().starts_with(NOT_DELIVERED));
+    for n in [0, 3, 4] {
         let e = s.get(by_nsn(n).id).await.unwrap().unwrap();
         assert_eq!(e.state, EventState::Delivered, "nsn {n}");
         assert_eq!(e.delivery_tx, Some(format!("tx{n}")));
     }
+    assert_eq!(
+        s.get(moved.id).await.unwrap().unwrap().state,
+        EventState::Delivered,
+        "an earlier pair's message is not the current channel's"
+    );
     // Message 1 is still being delivered: not the audit's business.
     assert_eq!(
         s.get(by_nsn(1).id).await.unwrap().unwrap().state,
         EventState::Delivering
     );
-    // Once the destination executes it, a new record of 2 stands.
-    sim.chain.lock().unwrap().delivered.insert(2);
+    // Delivered again: the destination refuses it as already delivered (its view lies): the
+    // chain's own verdict stands, and no view makes the relayer pay for it once more.
     let again = s
         .claim_due("b", "j", 10, Duration::from_secs(60))
         .await
         .unwrap();
-    assert_eq!(
-        again.iter().map(|e| e.nsn).collect::<Vec<_>>(),
-        vec![Some(2)]
-    );
-    s.mark_delivered(again[0].id, Some("tx2b"), None)
-        .await
-        .unwrap();
+    let ids: Vec<_> = again.iter().map(|e| e.nsn).collect();
+    assert_eq!(ids, vec![Some(2), Some(5)]);
+    s.mark_delivered(
+        again[0].id,
+        Some("tx2b"),
+        Some(&json!({"already_delivered": true})),
+    )
+    .await
+    .unwrap();
+    s.mark_delivered(
+        again[1].id,
+        Some("tx5b"),
+        Some(&json!({"already_delivered": false})),
+    )
+    .await
+    .unwrap();
+    sim.chain.lock().unwrap().delivered.insert(5);
     let r = ix.audit(&sim.rpc).await.unwrap();
     assert!(r.reopened.is_empty() && r.missing.is_empty(), "{r:?}");
-    // A node that keeps denying it is not followed twice: once reopened is the limit.
-    sim.chain.lock().unwrap().delivered.remove(&2);
-    let r = ix.audit(&sim.rpc).await.unwrap();
-    assert!(r.reopened.is_empty(), "{r:?}");
     assert_eq!(
         s.get(by_nsn(2).id).await.unwrap().unwrap().state,
         EventState::Delivered

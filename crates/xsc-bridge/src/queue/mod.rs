@@ -518,7 +518,7 @@ pub trait MessageStore: Send + Sync {
     /// delivered → pending, due now: the destination connector does not know the delivery
     /// recorded for this event (a node reported an outcome that never happened, or a bug). The
     /// recorded transaction and result are dropped (a later claim must not read the same false
-    /// outcome again), `reason` is kept as the last error, no attempt is counted. Any other
+    /// outcome again), `reason` is kept as the last error, with a fresh attempt budget. Any other
     /// state: [`QueueError::InvalidTransition`], nothing changes.
     async fn reopen_delivered(&self, id: i64, reason: &str) -> Result<()>;
     /// Every failed event (for `dest_chain`, or all) back to pending (`xsc requeue`).

@@ -683,7 +683,7 @@ impl MessageStore for PostgresStore {
     async fn reopen_delivered(&self, id: i64, reason: &str) -> Result<()> {
         let n = self
             .execute(
-                "UPDATE events SET state = 'pending', next_retry_at = xsc_now_ms(),
+                "UPDATE events SET state = 'pending', attempts = 0, next_retry_at = xsc_now_ms(),
                     updated_at = xsc_now_ms(), delivered_at = NULL, delivery_tx = NULL,
                     delivery = NULL, last_error = $2
                  WHERE id = $1 AND state = 'delivered'",

@@ -785,8 +785,8 @@ impl MessageStore for SqliteStore {
             i.write(|tx| {
                 let now = i.now();
                 let n = tx.execute(
-                    "UPDATE events SET state = 'pending', next_retry_at = ?1, updated_at = ?1,
-                        delivered_at = NULL, delivery_tx = NULL, delivery = NULL,
+                    "UPDATE events SET state = 'pending', attempts = 0, next_retry_at = ?1,
+                        updated_at = ?1, delivered_at = NULL, delivery_tx = NULL, delivery = NULL,
                         last_error = ?2
                      WHERE id = ?3 AND state = 'delivered'",
                     params![now, reason, id],
