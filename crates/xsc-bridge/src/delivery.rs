@@ -638,8 +638,12 @@ impl Deliverer {
         let (responses, batch_responses) = (ids(responses), ids(batch_responses));
         // A batch member's own verdict says whether it was delivered before (not the batch's).
         let already_delivered = match batch {
+            // The failure settled it only if it was the replay refusal; else the connector's
+            // verdict (a destination's own logs say nothing about it).
             None => {
-                failure.is_some() || outcome.logs().any(|l| l.contains("ERR_ALREADY_DELIVERED"))
+                failure.is_some()
+                    || batch_verdicts(outcome, &self.cfg.dest_connector, &[None])
+                        .is_some_and(|v| v[0].contains("ERR_ALREADY_DELIVERED"))
             }
             Some((i, n)) => batch_verdicts(outcome, &self.cfg.dest_connector, &vec![None; n])
                 .is_some_and(|v| v[i].contains("ERR_ALREADY_DELIVERED")),
