@@ -659,6 +659,8 @@ impl Deliverer {
             "responses": responses,
             "batch": batch.map(|(index, size)| json!({"index": index, "size": size})),
             "batch_responses": batch_responses,
+            // The sequence audit's count of reopens, carried from record to record.
+            "reopened": ev.reopens(),
         });
         match self
             .store
@@ -680,7 +682,7 @@ impl Deliverer {
         info!(
             source = %self.cfg.source, dest = %self.cfg.dest, id = ev.id, kind = %ev.kind,
             nsn = ?ev.nsn, head = head.height, tx = ?tx_hash, refused = ?refused,
-            already = failure.is_some(), "delivered"
+            already = already_delivered, "delivered"
         );
         Ok(())
     }

@@ -65,6 +65,10 @@ use tracing::{debug, error, info, warn};
 
 /// Recorded deliveries [`Indexer::audit`] checks against the destination at most per audit.
 pub const AUDIT_REOPEN_BATCH: usize = 64;
+/// Recorded deliveries [`Indexer::audit`] reads at most per audit (passed over or checked).
+pub const AUDIT_SCAN_LIMIT: usize = 1024;
+/// How many times [`Indexer::audit`] puts one message back at most.
+pub const AUDIT_MAX_REOPENS: u32 = 3;
 /// The error a message reopened by [`Indexer::audit`] keeps.
 pub const NOT_DELIVERED: &str = "ERR_NOT_DELIVERED";
 use xsc_core::{CryptoHash, ExecutionStatusView, LightClientExecutionProof};
@@ -695,14 +699,19 @@ impl Indexer {
         Ok(hi)
     }
 
-    /// Whether the destination connector (final state) has executed or refused message `nsn`.
-    async fn dest_knows(&self, dest_rpc: &RpcClient, nsn: u64) -> Result<bool, IndexError> {
+    /// Whether the destination connector (state at `at`) has executed or refused message `nsn`.
+    async fn dest_knows(
+        &self,
+        dest_rpc: &RpcClient,
+        nsn: u64,
+        at: BlockRef,
+    ) -> Result<bool, IndexError> {
         Ok(dest_rpc
             .view_call_json(
                 &self.cfg.dest_connector,
                 "is_delivered",
                 &json!({ "nsn": nsn.to_string() }),
-                BlockRef::Final,
+                at,
             )
             .await?)
     }
@@ -712,8 +721,11 @@ impl Indexer {
     /// the relayer record them (read from a node) was false, or the record is wrong. Each is put
     /// back to be delivered again; were it in fact executed, the destination refuses it as
     /// delivered and it is recorded so, which this audit then believes over any view: a node
-    /// that keeps denying a delivery cannot make the relayer pay for it again and again. At
-    /// most [`AUDIT_REOPEN_BATCH`] per audit (one view call each).
+    /// that keeps denying a delivery cannot make the relayer pay for it again and again (and
+    /// a message is put back [`AUDIT_MAX_REOPENS`] times at most). The destination's own
+    /// already-delivered verdict on a first delivery is not enough: it comes from a node's
+    /// report as well, so such a message is still checked once. At most
+    /// [`AUDIT_REOPEN_BATCH`] view calls per audit.
     async fn reopen_unknown_deliveries(
         &self,
         dest_rpc: &RpcClient,
@@ -722,63 +734,93 @@ impl Indexer {
     ) -> Result<Vec<u64>, IndexError> {
         // Judge only what the destination's node has had time to see: a node whose final head
         // lags behind gets that much longer (its view would not show recent deliveries yet).
+        // The views are read at that head, so every answer comes from the state judged by.
+        let head = dest_rpc.block(BlockRef::Final).await?.header;
+        let Some(final_ns) = head.timestamp_ns() else {
+            warn!(dest = %self.cfg.dest, height = head.height, "the destination's final block has no timestamp; recorded deliveries not checked");
+            return Ok(Vec::new());
+        };
         let now = self.store.now_ms().await?;
-        let final_ms = dest_rpc
-            .block(BlockRef::Final)
-            .await?
-            .header
-            .timestamp_ns()
-            .map_or(0, |ns| (ns / 1_000_000) as i64);
-        let lag = Duration::from_millis(now.saturating_sub(final_ms).max(0) as u64);
-        let recorded = self
-            .store
-            .delivered_in_range(
-                &self.cfg.source,
-                &self.cfg.dest,
-                dst.next_in,
-                src.next_out,
-                self.cfg.audit_settle.saturating_add(lag),
-                AUDIT_REOPEN_BATCH,
-            )
-            .await?;
+        let lag =
+            Duration::from_millis(now.saturating_sub((final_ns / 1_000_000) as i64).max(0) as u64);
+        let settled_for = self.cfg.audit_settle.saturating_add(lag);
+        let at = BlockRef::Height(head.height);
         let mut reopened = Vec::new();
-        for e in recorded {
-            let Some(nsn) = e.nsn else { continue };
-            let names = |key: &str, want: &str| {
-                e.payload.get(key).and_then(serde_json::Value::as_str) == Some(want)
-            };
-            // A message of an earlier pair of connectors (the lockers changed since): its
-            // sequence number means nothing to the current channel.
-            if !names("receiver_id", &self.cfg.connector) || !names("dst", &self.cfg.dest_connector)
-            {
-                continue;
+        let (mut from, mut scanned, mut views) = (dst.next_in, 0usize, 0usize);
+        // Pages by sequence number: rows passed over (another pair's, the chain's own verdict,
+        // reopened too often) never crowd out the ones after them.
+        while views < AUDIT_REOPEN_BATCH && scanned < AUDIT_SCAN_LIMIT && from < src.next_out {
+            let page = self
+                .store
+                .delivered_in_range(
+                    &self.cfg.source,
+                    &self.cfg.dest,
+                    from,
+                    src.next_out,
+                    settled_for,
+                    AUDIT_REOPEN_BATCH,
+                )
+                .await?;
+            let full = page.len() == AUDIT_REOPEN_BATCH;
+            for e in page {
+                scanned += 1;
+                let Some(nsn) = e.nsn else { continue };
+                from = from.max(nsn.saturating_add(1));
+                let names = |key: &str, want: &str| {
+                    e.payload.get(key).and_then(serde_json::Value::as_str) == Some(want)
+                };
+                // A message of an earlier pair of connectors (the lockers changed since): its
+                // sequence number means nothing to the current channel.
+                if !names("receiver_id", &self.cfg.connector)
+                    || !names("dst", &self.cfg.dest_connector)
+                {
+                    continue;
+                }
+                let reopens = e.reopens();
+                let refused_as_delivered = e
+                    .delivery
+                    .as_ref()
+                    .and_then(|d| d.get("already_delivered"))
+                    .and_then(serde_json::Value::as_bool)
+                    == Some(true);
+                // Delivered again after a reopen, the destination chain itself refused it as
+                // already delivered: that verdict is believed over a view (a node that keeps
+                // denying a delivery cannot make the relayer pay for it again and again). And
+                // when views and outcomes keep disagreeing, a few tries are the limit.
+                if (refused_as_delivered && reopens > 0) || reopens >= AUDIT_MAX_REOPENS {
+                    debug!(source = %self.cfg.source, dest = %self.cfg.dest, id = e.id, nsn, reopens, refused_as_delivered, "recorded delivery not reopened again");
+                    continue;
+                }
+                if views >= AUDIT_REOPEN_BATCH {
+                    break;
+                }
+                views += 1;
+                if self.dest_knows(dest_rpc, nsn, at).await? {
+                    continue;
+                }
+                let tx = e.delivery_tx.as_deref().unwrap_or("none recorded");
+                error!(
+                    source = %self.cfg.source, dest = %self.cfg.dest, id = e.id, nsn, tx,
+                    next_in = dst.next_in, reopens,
+                    "a message recorded as delivered is unknown to the destination connector; delivering it again"
+                );
+                let reason = format!(
+                    "{NOT_DELIVERED}: recorded delivered (transaction {tx}) but the destination \
+                     connector has not executed message {nsn}; delivering it again"
+                );
+                match self
+                    .store
+                    .reopen_delivered(e.id, &reason, reopens + 1)
+                    .await
+                {
+                    Ok(()) => reopened.push(nsn),
+                    // Settled otherwise meanwhile (another instance's audit, retention).
+                    Err(QueueError::InvalidTransition { .. } | QueueError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
-            // The destination chain itself refused the last delivery as already delivered: a
-            // view that says otherwise is not believed (nor paid for again).
-            let refused_as_delivered = e
-                .delivery
-                .as_ref()
-                .and_then(|d| d.get("already_delivered"))
-                .and_then(serde_json::Value::as_bool)
-                == Some(true);
-            if refused_as_delivered || self.dest_knows(dest_rpc, nsn).await? {
-                continue;
-            }
-            let tx = e.delivery_tx.as_deref().unwrap_or("none recorded");
-            error!(
-                source = %self.cfg.source, dest = %self.cfg.dest, id = e.id, nsn, tx,
-                next_in = dst.next_in,
-                "a message recorded as delivered is unknown to the destination connector; delivering it again"
-            );
-            let reason = format!(
-                "{NOT_DELIVERED}: recorded delivered (transaction {tx}) but the destination \
-                 connector has not executed message {nsn}; delivering it again"
-            );
-            match self.store.reopen_delivered(e.id, &reason).await {
-                Ok(()) => reopened.push(nsn),
-                // Settled otherwise meanwhile (another instance's audit, retention).
-                Err(QueueError::InvalidTransition { .. } | QueueError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
+            if !full {
+                break;
             }
         }
         if !reopened.is_empty() {
@@ -838,7 +880,7 @@ impl Indexer {
         // relayer): not missing.
         let mut missing = Vec::new();
         for nsn in candidates.drain(..) {
-            if !self.dest_knows(dest_rpc, nsn).await? {
+            if !self.dest_knows(dest_rpc, nsn, BlockRef::Final).await? {
                 missing.push(nsn);
             }
         }

@@ -128,8 +128,9 @@ fn verdict_nsn(line: &str) -> Option<Option<u64>> {
 /// `connector` holding verdicts; a destination's own verdict-looking logs never count), which
 /// must be the only one and name this message. The connector settles the first message of
 /// the proven outcome it has not delivered yet, so a verdict may name another message of the
-/// same outcome: if that one was settled, this one is simply delivered again (temporary); if
-/// it was turned back, this message waits behind it and the refusal counts for it too (a
+/// same outcome: a later one means this one was delivered before (delivered); an earlier one
+/// that was settled means this one is simply delivered again (temporary); an earlier one that
+/// was turned back means this message waits behind it and the refusal counts for it too (a
 /// message that can never go would otherwise hold it back forever at a cost per try). Two or
 /// more verdicts decide nothing. No verdict at all keeps the old rule (delivered): the
 /// sequence audit checks such a record against the destination later.
@@ -150,6 +151,9 @@ pub fn single_decision(out: &FinalOutcome, connector: &str, nsn: Option<u64>) ->
     };
     let decision = classify(None, [line]);
     let other = match (named, nsn) {
+        // The connector takes the outcome's messages in order (their numbers rise with it): it
+        // passed over this one because it was delivered already. The audit still checks it.
+        (Some(other), Some(mine)) if other > mine => return Decision::Delivered(None),
         (Some(other), Some(mine)) if other != mine => other,
         _ => return decision,
     };

@@ -3,7 +3,7 @@
 //! cursor without a hash, a start height on a skipped height, and the sequence audit.
 
 use super::*;
-use crate::queue::{EventState, ListFilter, SqliteStore};
+use crate::queue::{EventState, ListFilter, SqliteStore, StoredEvent};
 use crate::rpc::BlockRef;
 use crate::rpc::{RetryPolicy, RpcClientConfig};
 use crate::testutil::{handler_error, MockRpc, Reply};
@@ -511,10 +511,10 @@ async fn the_sequence_audit_finds_a_message_missing_from_the_queue_and_indexes_i
 async fn the_audit_delivers_again_a_message_recorded_delivered_that_the_destination_does_not_know()
 {
     let mut chain = Chain::new(200, &[]);
-    for (h, nsn) in [(5, 0), (20, 1), (30, 2), (40, 3), (50, 4), (60, 5)] {
-        chain.messages.insert(h, vec![nsn]);
+    for nsn in 0..7 {
+        chain.messages.insert(5 + 10 * nsn, vec![nsn]);
     }
-    // The destination executed 0 (its watermark) and 3 (ahead of it); never 1, 2, 4 or 5.
+    // The destination executed 0 (its watermark) and 3 (ahead of it); none of the others.
     chain.delivered.extend([0, 3]);
     chain.next_in = 1;
     let sim = serve(chain).await;
@@ -534,32 +534,37 @@ async fn the_audit_delivers_again_a_message_recorded_delivered_that_the_destinat
     cfg.audit_settle = Duration::ZERO;
     let ix = Indexer::new(sim.rpc.clone(), s.clone(), cfg.clone());
     while ix.index_once().await.unwrap().is_some() {}
-    assert_eq!(nsns(&s).await, vec![0, 1, 2, 3, 4, 5]);
-    // The relayer recorded 0, 2, 3, 4 and 5 as delivered: 2 from a false outcome (a lying
-    // node); 4 refused by the destination itself as already delivered (a view denying it is
-    // not believed); 5 as a message of an earlier pair of connectors.
+    assert_eq!(nsns(&s).await, (0..7).collect::<Vec<_>>());
     let held = s
         .claim_due("b", "i", 10, Duration::from_secs(60))
         .await
         .unwrap();
     let by_nsn = |n: u64| held.iter().find(|e| e.nsn == Some(n)).unwrap().clone();
-    for n in [0, 2, 3, 4] {
-        let e = by_nsn(n);
+    // What the relayer recorded (1 is still being delivered):
+    let records = [
+        // the truth;
+        (0, json!({"already_delivered": false})),
+        (3, json!({"already_delivered": false})),
+        // a false outcome from a lying node;
+        (2, json!({"already_delivered": false})),
+        // a first delivery "refused as already delivered": a node's report too, checked once;
+        (4, json!({"already_delivered": true})),
+        // refused as already delivered when delivered again after a reopen: believed;
+        (5, json!({"already_delivered": true, "reopened": 1})),
+        // reopened three times already: views and outcomes keep disagreeing, not again.
+        (6, json!({"already_delivered": false, "reopened": 3})),
+    ];
+    for (n, info) in &records {
+        let e = by_nsn(*n);
         s.set_delivery_tx(&e.claim().unwrap(), &format!("tx{n}"))
             .await
             .unwrap();
-        let info = json!({"already_delivered": n == 4});
-        s.mark_delivered(e.id, None, Some(&info)).await.unwrap();
+        s.mark_delivered(e.id, None, Some(info)).await.unwrap();
     }
-    let old_pair = by_nsn(5);
-    s.mark_delivered(old_pair.id, Some("tx5"), None)
-        .await
-        .unwrap();
-    let mut older = old_pair.clone();
+    // A message of an earlier pair of connectors with a number in range: not judged.
+    let mut older = by_nsn(2);
     older.payload["dst"] = json!("retired.b.near");
-    assert_ne!(older.payload, old_pair.payload);
-    // (The queue has no way to edit a payload: the row is written again under the old pair.)
-    let moved = NewEvent {
+    let earlier_pair = NewEvent {
         key: EventKey {
             event_index: 9,
             ..older.key.clone()
@@ -571,16 +576,23 @@ async fn the_audit_delivers_again_a_message_recorded_delivered_that_the_destinat
         source_time: older.source_time,
         payload: older.payload.clone(),
     };
-    s.insert_events(std::slice::from_ref(&moved)).await.unwrap();
-    let moved = s.find(&moved.key).await.unwrap().unwrap();
+    s.insert_events(std::slice::from_ref(&earlier_pair))
+        .await
+        .unwrap();
+    let earlier_pair = s.find(&earlier_pair.key).await.unwrap().unwrap();
     let c = s
         .claim_due("b", "i", 1, Duration::from_secs(60))
         .await
         .unwrap();
-    assert_eq!(c[0].id, moved.id);
-    s.mark_delivered(moved.id, Some("tx5-old"), None)
+    assert_eq!(c[0].id, earlier_pair.id);
+    s.mark_delivered(earlier_pair.id, Some("tx-old"), None)
         .await
         .unwrap();
+    let state = |n: u64| {
+        let s = s.clone();
+        let id = by_nsn(n).id;
+        async move { s.get(id).await.unwrap().unwrap() }
+    };
     // A record younger than `audit_settle` is not judged yet (the destination's final state
     // may not show it).
     let patient = Indexer::new(sim.rpc.clone(), s.clone(), config(Some(1)));
@@ -591,68 +603,98 @@ async fn the_audit_delivers_again_a_message_recorded_delivered_that_the_destinat
     sim.chain.lock().unwrap().final_height = 80;
     let r = ix.audit(&sim.rpc).await.unwrap();
     assert!(r.reopened.is_empty(), "{r:?}");
-    assert_eq!(
-        s.get(by_nsn(2).id).await.unwrap().unwrap().state,
-        EventState::Delivered
-    );
+    assert_eq!(state(2).await.state, EventState::Delivered);
     // In sync again.
     sim.chain.lock().unwrap().final_height = 200;
     let r = ix.audit(&sim.rpc).await.unwrap();
-    assert_eq!((r.next_in, r.next_out), (1, 6));
-    assert_eq!(
-        r.reopened,
-        vec![2, 5],
-        "only deliveries the destination does not know"
-    );
+    assert_eq!((r.next_in, r.next_out), (1, 7));
+    assert_eq!(r.reopened, vec![2, 4], "{r:?}");
     assert!(r.missing.is_empty(), "queued, so not missing");
-    let two = s.get(by_nsn(2).id).await.unwrap().unwrap();
-    assert_eq!(two.state, EventState::Pending);
-    assert_eq!((two.delivery_tx, two.delivery), (None, None));
-    assert!(two.last_error.unwrap().starts_with(NOT_DELIVERED));
-    for n in [0, 3, 4] {
-        let e = s.get(by_nsn(n).id).await.unwrap().unwrap();
+    for n in [2, 4] {
+        let e = state(n).await;
+        assert_eq!(e.state, EventState::Pending);
+        assert_eq!(e.delivery_tx, None);
+        assert_eq!(e.reopens(), 1);
+        assert!(e.last_error.unwrap().starts_with(NOT_DELIVERED));
+    }
+    for n in [0, 3, 5, 6] {
+        let e = state(n).await;
         assert_eq!(e.state, EventState::Delivered, "nsn {n}");
         assert_eq!(e.delivery_tx, Some(format!("tx{n}")));
     }
     assert_eq!(
-        s.get(moved.id).await.unwrap().unwrap().state,
+        s.get(earlier_pair.id).await.unwrap().unwrap().state,
         EventState::Delivered,
         "an earlier pair's message is not the current channel's"
     );
-    // Message 1 is still being delivered: not the audit's business.
     assert_eq!(
-        s.get(by_nsn(1).id).await.unwrap().unwrap().state,
-        EventState::Delivering
+        state(1).await.state,
+        EventState::Delivering,
+        "not the audit's business"
     );
-    // Delivered again: the destination refuses it as already delivered (its view lies): the
-    // chain's own verdict stands, and no view makes the relayer pay for it once more.
+    // Delivered again: 4 executes now; 2 is refused as already delivered while the view still
+    // denies it: the chain's own verdict stands, nothing is delivered a third time.
     let again = s
         .claim_due("b", "j", 10, Duration::from_secs(60))
         .await
         .unwrap();
     let ids: Vec<_> = again.iter().map(|e| e.nsn).collect();
-    assert_eq!(ids, vec![Some(2), Some(5)]);
-    s.mark_delivered(
-        again[0].id,
-        Some("tx2b"),
-        Some(&json!({"already_delivered": true})),
-    )
-    .await
-    .unwrap();
-    s.mark_delivered(
-        again[1].id,
-        Some("tx5b"),
-        Some(&json!({"already_delivered": false})),
-    )
-    .await
-    .unwrap();
-    sim.chain.lock().unwrap().delivered.insert(5);
+    assert_eq!(ids, vec![Some(2), Some(4)]);
+    let carried = |a: &StoredEvent, already: bool| json!({"already_delivered": already, "reopened": a.reopens()});
+    s.mark_delivered(again[0].id, Some("tx2b"), Some(&carried(&again[0], true)))
+        .await
+        .unwrap();
+    s.mark_delivered(again[1].id, Some("tx4b"), Some(&carried(&again[1], false)))
+        .await
+        .unwrap();
+    sim.chain.lock().unwrap().delivered.insert(4);
     let r = ix.audit(&sim.rpc).await.unwrap();
     assert!(r.reopened.is_empty() && r.missing.is_empty(), "{r:?}");
-    assert_eq!(
-        s.get(by_nsn(2).id).await.unwrap().unwrap().state,
-        EventState::Delivered
-    );
+    assert_eq!(state(2).await.state, EventState::Delivered);
+}
+
+#[tokio::test]
+async fn records_the_audit_passes_over_never_hide_a_false_one_after_them() {
+    let mut chain = Chain::new(200, &[]);
+    for nsn in 0..(AUDIT_REOPEN_BATCH as u64 + 6) {
+        chain.messages.insert(2 + 2 * nsn, vec![nsn]);
+    }
+    let sim = serve(chain).await;
+    let final_ms = (sim
+        .rpc
+        .block(BlockRef::Final)
+        .await
+        .unwrap()
+        .header
+        .timestamp_ns()
+        .unwrap()
+        / 1_000_000) as i64;
+    let s: Arc<dyn MessageStore> =
+        Arc::new(SqliteStore::open_in_memory_with(Arc::new(move || final_ms)).unwrap());
+    let mut cfg = config(Some(1));
+    cfg.audit_settle = Duration::ZERO;
+    let ix = Indexer::new(sim.rpc.clone(), s.clone(), cfg);
+    while ix.index_once().await.unwrap().is_some() {}
+    let held = s
+        .claim_due("b", "i", 1000, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let last = AUDIT_REOPEN_BATCH as u64 + 5;
+    assert_eq!(held.len() as u64, last + 1);
+    // Every message but the last was given up on (reopened too often); the last one's record
+    // is false. More than a page of the first must not hide it.
+    for e in &held {
+        let info = if e.nsn == Some(last) {
+            json!({"already_delivered": false})
+        } else {
+            json!({"already_delivered": false, "reopened": AUDIT_MAX_REOPENS})
+        };
+        s.mark_delivered(e.id, Some("tx"), Some(&info))
+            .await
+            .unwrap();
+    }
+    let r = ix.audit(&sim.rpc).await.unwrap();
+    assert_eq!(r.reopened, vec![last], "{r:?}");
 }
 
 #[tokio::test]

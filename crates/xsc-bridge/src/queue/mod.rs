@@ -232,6 +232,16 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
+    /// How many times the sequence audit put this event back after a delivery the destination
+    /// did not know (`delivery.reopened`; kept across its later delivery records).
+    pub fn reopens(&self) -> u32 {
+        self.delivery
+            .as_ref()
+            .and_then(|d| d.get("reopened"))
+            .and_then(Value::as_u64)
+            .map_or(0, |n| n.min(u64::from(u32::MAX)) as u32)
+    }
+
     /// The claim this event is held under (meaningful while `delivering`).
     pub fn claim(&self) -> Option<ClaimToken> {
         match (self.state, &self.lease_owner) {
@@ -518,9 +528,11 @@ pub trait MessageStore: Send + Sync {
     /// delivered → pending, due now: the destination connector does not know the delivery
     /// recorded for this event (a node reported an outcome that never happened, or a bug). The
     /// recorded transaction and result are dropped (a later claim must not read the same false
-    /// outcome again), `reason` is kept as the last error, with a fresh attempt budget. Any other
-    /// state: [`QueueError::InvalidTransition`], nothing changes.
-    async fn reopen_delivered(&self, id: i64, reason: &str) -> Result<()>;
+    /// outcome again) but for how many times it was reopened (`reopens`, the result's
+    /// `{"reopened": n}`, which the next delivery record carries on), `reason` is kept as the
+    /// last error, with a fresh attempt budget. Any other state:
+    /// [`QueueError::InvalidTransition`], nothing changes.
+    async fn reopen_delivered(&self, id: i64, reason: &str, reopens: u32) -> Result<()>;
     /// Every failed event (for `dest_chain`, or all) back to pending (`xsc requeue`).
     async fn requeue_failed(&self, dest_chain: Option<&str>) -> Result<usize>;
     async fn get(&self, id: i64) -> Result<Option<StoredEvent>>;

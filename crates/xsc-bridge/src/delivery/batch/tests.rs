@@ -205,8 +205,10 @@ fn a_batched_message_is_answered_by_the_responses_naming_its_request() {
 fn a_single_delivery_counts_only_a_verdict_that_names_its_message() {
     let c = "connector.b";
     let d = |logs: &[String]| single_decision(&outcome(logs, false), c, Some(5));
-    let mismatch = |d: Decision| match d {
-        Decision::Temporary(r) => assert!(r.starts_with(VERDICT_MISMATCH), "{r}"),
+    let mismatch = |d: Decision, why: &str| match d {
+        Decision::Temporary(r) => {
+            assert!(r.starts_with(VERDICT_MISMATCH) && r.contains(why), "{r}")
+        }
         other => panic!("{other:?}"),
     };
     assert_eq!(
@@ -226,15 +228,31 @@ fn a_single_delivery_counts_only_a_verdict_that_names_its_message() {
         )]),
         Decision::Delivered(None)
     );
-    // Another message of the outcome settled instead (the connector takes the first one not
-    // delivered yet): this one is delivered again, nothing counted.
-    mismatch(d(&[verdict("delivered", json!("6"), "")]));
-    mismatch(d(&[verdict("message_refused", json!("6"), "ERR_DENIED")]));
-    // Two verdicts for one message: nothing decided.
-    mismatch(d(&[
-        verdict("delivered", json!("5"), ""),
+    // An earlier message of the outcome settled instead (the connector takes the first one
+    // not delivered yet): this one is delivered again, nothing counted.
+    mismatch(
+        d(&[verdict("delivered", json!("4"), "")]),
+        "settled message 4",
+    );
+    mismatch(
+        d(&[verdict("message_refused", json!("4"), "ERR_DENIED")]),
+        "settled message 4",
+    );
+    // A later one: the connector passed over this one, delivered before.
+    for later in [
         verdict("delivered", json!("6"), ""),
-    ]));
+        verdict("delivery_rejected", json!("6"), "ERR_NOT_ENOUGH_GAS"),
+    ] {
+        assert_eq!(d(&[later]), Decision::Delivered(None));
+    }
+    // Two verdicts for one message: nothing decided.
+    mismatch(
+        d(&[
+            verdict("delivered", json!("5"), ""),
+            verdict("delivered", json!("6"), ""),
+        ]),
+        "2 verdicts",
+    );
     // Another message of the outcome was turned back: this one waits behind it, and the refusal
     // counts (a message that can never go must not hold this one forever at a cost per try),
     // never failing it at once for the other's permanent refusal.

@@ -680,14 +680,15 @@ impl MessageStore for PostgresStore {
         Ok(())
     }
 
-    async fn reopen_delivered(&self, id: i64, reason: &str) -> Result<()> {
+    async fn reopen_delivered(&self, id: i64, reason: &str, reopens: u32) -> Result<()> {
+        let note = serde_json::json!({ "reopened": reopens }).to_string();
         let n = self
             .execute(
                 "UPDATE events SET state = 'pending', attempts = 0, next_retry_at = xsc_now_ms(),
                     updated_at = xsc_now_ms(), delivered_at = NULL, delivery_tx = NULL,
-                    delivery = NULL, last_error = $2
+                    delivery = $3, last_error = $2
                  WHERE id = $1 AND state = 'delivered'",
-                &[&id, &text(reason)],
+                &[&id, &text(reason), &note],
             )
             .await?;
         if n == 0 {

@@ -779,17 +779,18 @@ impl MessageStore for SqliteStore {
         .await
     }
 
-    async fn reopen_delivered(&self, id: i64, reason: &str) -> Result<()> {
+    async fn reopen_delivered(&self, id: i64, reason: &str, reopens: u32) -> Result<()> {
         let reason = reason.to_string();
+        let note = serde_json::json!({ "reopened": reopens }).to_string();
         self.run(move |i| {
             i.write(|tx| {
                 let now = i.now();
                 let n = tx.execute(
                     "UPDATE events SET state = 'pending', attempts = 0, next_retry_at = ?1,
-                        updated_at = ?1, delivered_at = NULL, delivery_tx = NULL, delivery = NULL,
+                        updated_at = ?1, delivered_at = NULL, delivery_tx = NULL, delivery = ?4,
                         last_error = ?2
                      WHERE id = ?3 AND state = 'delivered'",
-                    params![now, reason, id],
+                    params![now, reason, id, note],
                 )?;
                 if n == 0 {
                     let from = Inner::state_of(tx, id)?;

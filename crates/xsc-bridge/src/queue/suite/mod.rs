@@ -596,15 +596,16 @@ pub(crate) async fn a_recorded_delivery_the_destination_does_not_know_is_reopene
     );
 
     let before = s.counts(Some("b")).await.unwrap();
-    peer.reopen_delivered(held[1].id, "ERR_NOT_DELIVERED: not known")
+    peer.reopen_delivered(held[1].id, "ERR_NOT_DELIVERED: not known", 1)
         .await
         .unwrap();
     let e = s.get(held[1].id).await.unwrap().unwrap();
     assert_eq!(e.state, EventState::Pending);
+    assert_eq!(e.reopens(), 1);
     assert_eq!(
         (e.delivery_tx, e.delivery, e.delivered_at),
-        (None, None, None),
-        "the false record is dropped"
+        (None, Some(json!({"reopened": 1})), None),
+        "the false record is dropped, the count of reopens kept"
     );
     assert_eq!(
         e.last_error.as_deref(),
@@ -624,7 +625,7 @@ pub(crate) async fn a_recorded_delivery_the_destination_does_not_know_is_reopene
     let again = s.claim_due("b", "j", 10, LEASE).await.unwrap();
     assert_eq!(nsns(again.clone()), vec![2]);
     // Only a delivered event can be reopened (this one is held again: delivering).
-    let err = s.reopen_delivered(again[0].id, "x").await.unwrap_err();
+    let err = s.reopen_delivered(again[0].id, "x", 1).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -636,14 +637,28 @@ pub(crate) async fn a_recorded_delivery_the_destination_does_not_know_is_reopene
         "{err:?}"
     );
     assert!(matches!(
-        s.reopen_delivered(9_999, "x").await.unwrap_err(),
+        s.reopen_delivered(9_999, "x", 1).await.unwrap_err(),
         QueueError::NotFound(9_999)
     ));
     assert_eq!(
         s.get(again[0].id).await.unwrap().unwrap().state,
         EventState::Delivering
     );
-    counts_match_rows(s.as_ref(), &["b", "c"]).await;
+    // Refusals counted before a delivery that proved false are forgotten: a fresh budget.
+    s.insert_events(&[ev_to("d", 8, 0)]).await.unwrap();
+    let d = s.claim_due("d", "i", 1, LEASE).await.unwrap();
+    s.mark_retry(&claim(&d[0]), RetryKind::Refused, "ERR_X", Duration::ZERO)
+        .await
+        .unwrap();
+    let d = s.claim_due("d", "i", 1, LEASE).await.unwrap();
+    assert_eq!(d[0].attempts, 1);
+    s.mark_delivered(d[0].id, Some("tx8"), None).await.unwrap();
+    s.reopen_delivered(d[0].id, "ERR_NOT_DELIVERED: x", 2)
+        .await
+        .unwrap();
+    let e = s.get(d[0].id).await.unwrap().unwrap();
+    assert_eq!((e.attempts, e.reopens()), (0, 2));
+    counts_match_rows(s.as_ref(), &["b", "c", "d"]).await;
 }
 
 pub(crate) async fn counts_oldest_and_retention_follow_every_transition(b: &dyn Backend) {
