@@ -396,6 +396,16 @@ impl PostgresStore {
         Ok(new)
     }
 
+    /// `Ok` when an operator's move of event `id` to `to` changed a row (`n`); else why not:
+    /// [`QueueError::InvalidTransition`] from its state, or [`QueueError::NotFound`].
+    async fn moved_or_refused(&self, n: u64, id: i64, to: EventState) -> Result<()> {
+        if n > 0 {
+            return Ok(());
+        }
+        let from = self.state_of(id).await?;
+        Err(QueueError::InvalidTransition { id, from, to })
+    }
+
     async fn state_of(&self, id: i64) -> Result<EventState> {
         let row = self
             .query_opt("SELECT state FROM events WHERE id = $1", &[&id])
@@ -669,15 +679,7 @@ impl MessageStore for PostgresStore {
                 &[&id],
             )
             .await?;
-        if n == 0 {
-            let from = self.state_of(id).await?;
-            return Err(QueueError::InvalidTransition {
-                id,
-                from,
-                to: EventState::Pending,
-            });
-        }
-        Ok(())
+        self.moved_or_refused(n, id, EventState::Pending).await
     }
 
     async fn reopen_delivered(&self, id: i64, reason: &str, reopens: u32) -> Result<()> {
@@ -691,15 +693,7 @@ impl MessageStore for PostgresStore {
                 &[&id, &text(reason), &note],
             )
             .await?;
-        if n == 0 {
-            let from = self.state_of(id).await?;
-            return Err(QueueError::InvalidTransition {
-                id,
-                from,
-                to: EventState::Pending,
-            });
-        }
-        Ok(())
+        self.moved_or_refused(n, id, EventState::Pending).await
     }
 
     async fn requeue_failed(&self, dest_chain: Option<&str>) -> Result<usize> {

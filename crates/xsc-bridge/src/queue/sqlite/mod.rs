@@ -370,6 +370,16 @@ impl Inner {
         .optional()?)
     }
 
+    /// `Ok` when an operator's move of event `id` to `to` changed a row (`n`); else why not:
+    /// [`QueueError::InvalidTransition`] from its state, or [`QueueError::NotFound`].
+    fn moved_or_refused(c: &Connection, n: usize, id: i64, to: EventState) -> R<()> {
+        if n > 0 {
+            return Ok(());
+        }
+        let from = Inner::state_of(c, id)?;
+        Err(E::Q(QueueError::InvalidTransition { id, from, to }))
+    }
+
     fn state_of(c: &Connection, id: i64) -> R<EventState> {
         let s: Option<String> = c
             .query_row("SELECT state FROM events WHERE id = ?1", [id], |r| r.get(0))
@@ -765,15 +775,7 @@ impl MessageStore for SqliteStore {
                      WHERE id = ?2 AND state = 'failed'",
                     params![now, id],
                 )?;
-                if n == 0 {
-                    let from = Inner::state_of(tx, id)?;
-                    return Err(E::Q(QueueError::InvalidTransition {
-                        id,
-                        from,
-                        to: EventState::Pending,
-                    }));
-                }
-                Ok(())
+                Inner::moved_or_refused(tx, n, id, EventState::Pending)
             })
         })
         .await
@@ -792,15 +794,7 @@ impl MessageStore for SqliteStore {
                      WHERE id = ?3 AND state = 'delivered'",
                     params![now, reason, id, note],
                 )?;
-                if n == 0 {
-                    let from = Inner::state_of(tx, id)?;
-                    return Err(E::Q(QueueError::InvalidTransition {
-                        id,
-                        from,
-                        to: EventState::Pending,
-                    }));
-                }
-                Ok(())
+                Inner::moved_or_refused(tx, n, id, EventState::Pending)
             })
         })
         .await
