@@ -507,6 +507,20 @@ async fn the_sequence_audit_finds_a_message_missing_from_the_queue_and_indexes_i
     );
 }
 
+/// A store whose clock reads the simulated destination's final block time (its node in sync),
+/// and an indexer (audit settle time zero) that has read the whole chain into it.
+async fn indexed_with_a_clock_at_the_final_head(sim: &Sim) -> (Arc<dyn MessageStore>, Indexer) {
+    let head = sim.rpc.block(BlockRef::Final).await.unwrap().header;
+    let final_ms = (head.timestamp_ns().unwrap() / 1_000_000) as i64;
+    let s: Arc<dyn MessageStore> =
+        Arc::new(SqliteStore::open_in_memory_with(Arc::new(move || final_ms)).unwrap());
+    let mut cfg = config(Some(1));
+    cfg.audit_settle = Duration::ZERO;
+    let ix = Indexer::new(sim.rpc.clone(), s.clone(), cfg);
+    while ix.index_once().await.unwrap().is_some() {}
+    (s, ix)
+}
+
 #[tokio::test]
 async fn the_audit_delivers_again_a_message_recorded_delivered_that_the_destination_does_not_know()
 {
@@ -519,21 +533,7 @@ async fn the_audit_delivers_again_a_message_recorded_delivered_that_the_destinat
     chain.next_in = 1;
     let sim = serve(chain).await;
     // The store's clock reads the destination's final block time: its node is in sync.
-    let final_ms = (sim
-        .rpc
-        .block(BlockRef::Final)
-        .await
-        .unwrap()
-        .header
-        .timestamp_ns()
-        .unwrap()
-        / 1_000_000) as i64;
-    let s: Arc<dyn MessageStore> =
-        Arc::new(SqliteStore::open_in_memory_with(Arc::new(move || final_ms)).unwrap());
-    let mut cfg = config(Some(1));
-    cfg.audit_settle = Duration::ZERO;
-    let ix = Indexer::new(sim.rpc.clone(), s.clone(), cfg.clone());
-    while ix.index_once().await.unwrap().is_some() {}
+    let (s, ix) = indexed_with_a_clock_at_the_final_head(&sim).await;
     assert_eq!(nsns(&s).await, (0..7).collect::<Vec<_>>());
     let held = s
         .claim_due("b", "i", 10, Duration::from_secs(60))
@@ -660,21 +660,7 @@ async fn records_the_audit_passes_over_never_hide_a_false_one_after_them() {
         chain.messages.insert(2 + 2 * nsn, vec![nsn]);
     }
     let sim = serve(chain).await;
-    let final_ms = (sim
-        .rpc
-        .block(BlockRef::Final)
-        .await
-        .unwrap()
-        .header
-        .timestamp_ns()
-        .unwrap()
-        / 1_000_000) as i64;
-    let s: Arc<dyn MessageStore> =
-        Arc::new(SqliteStore::open_in_memory_with(Arc::new(move || final_ms)).unwrap());
-    let mut cfg = config(Some(1));
-    cfg.audit_settle = Duration::ZERO;
-    let ix = Indexer::new(sim.rpc.clone(), s.clone(), cfg);
-    while ix.index_once().await.unwrap().is_some() {}
+    let (s, ix) = indexed_with_a_clock_at_the_final_head(&sim).await;
     let held = s
         .claim_due("b", "i", 1000, Duration::from_secs(60))
         .await
